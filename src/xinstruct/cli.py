@@ -1,0 +1,119 @@
+"""Command line: parse, validate, delegate to `pipeline`, print a summary. No logic here.
+
+Bad input (`XinstructError`) prints one message naming the file, line or field and exits 2.
+torch/transformers are imported only inside commands, so `xinstruct --help` is instant.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xinstruct.errors import XinstructError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Cross-lingual instruction tuning: data -> train -> evaluate -> report.")
+console = Console()
+err_console = Console(stderr=True)
+
+Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory of the experiment.")]
+Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a field, e.g. --set train.lr=1e-4.")]
+CacheDir = Annotated[Path | None, typer.Option(help="Cache for lab base models [env XINSTRUCT_CACHE, "
+                                               "default ~/.cache/xinstruct].")]
+
+
+def _cache_dir(cache_dir: Path | None) -> Path:
+    if cache_dir is not None:
+        return cache_dir
+    return Path(os.environ.get("XINSTRUCT_CACHE") or Path.home() / ".cache" / "xinstruct")
+
+
+def _fail(error: XinstructError) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/bold red] {error}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _run(experiment: Path, out: Path, sets: list[str] | None, cache_dir: Path | None, stages: tuple[str, ...],
+         report: bool) -> None:
+    from xinstruct.config import load_experiment
+
+    try:
+        exp = load_experiment(experiment, sets or [])  # validate before anything is written
+        from xinstruct import pipeline
+
+        timings = pipeline.run(exp, out, _cache_dir(cache_dir), stages=stages, report=report)
+    except XinstructError as e:
+        raise _fail(e) from None
+    if timings.table is not None:
+        console.print(timings.table)
+        console.print(f"results: {out / 'results.csv'}  report: {out / 'report.md'}  heatmap: {out / 'transfer.png'}")
+    _print_timings(timings)
+
+
+def _print_timings(timings) -> None:
+    if not timings.seconds:
+        return
+    table = Table(title="where the time goes")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    for what, seconds in timings.seconds.items():
+        table.add_row(what, f"{seconds:.1f}")
+    table.add_row("total", f"{sum(timings.seconds.values()):.1f}", style="bold")
+    console.print(table)
+
+
+@app.command()
+def run(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
+    """Run every arm through data -> train -> eval, then the report. Finished stages are skipped."""
+    _run(experiment, out, set, cache_dir, ("data", "train", "eval"), report=True)
+
+
+@app.command()
+def data(experiment: Path, out: Out, set: Sets = None) -> None:
+    """Build every arm's training mixture (DIR/<arm>/data/)."""
+    _run(experiment, out, set, None, ("data",), report=False)
+
+
+@app.command()
+def train(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
+    """Fine-tune the model on every arm's mixture (needs `xinstruct data` first)."""
+    _run(experiment, out, set, cache_dir, ("train",), report=False)
+
+
+@app.command(name="eval")
+def eval_(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
+    """Evaluate every arm's trained model (needs `xinstruct train` first)."""
+    _run(experiment, out, set, cache_dir, ("eval",), report=False)
+
+
+@app.command()
+def report(out: Annotated[Path, typer.Argument(help="Experiment output directory.")],
+           metric: str = "accuracy") -> None:
+    """Regenerate results.csv, report.md and transfer.png from the evaluated arms."""
+    from xinstruct.report.build import make_report
+
+    try:
+        console.print(make_report(out, metric, title=out.name))
+    except XinstructError as e:
+        raise _fail(e) from None
+
+
+def demo_preset() -> Path:
+    return Path(str(resources.files("xinstruct") / "presets" / "lab_demo.yaml"))
+
+
+@app.command()
+def demo(seed: int = 0, out: Out = Path("xinstruct-demo"), cache_dir: CacheDir = None) -> None:
+    """Run the built-in lab experiment (English-only vs a pinch of multilinguality) on CPU."""
+    console.print(f"experiment file: {demo_preset()}")
+    _run(demo_preset(), out, [f"seed={seed}"], cache_dir, ("data", "train", "eval"), report=True)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,246 @@
+"""The experiment file: pydantic models for every stage, and a loader with precise errors.
+
+One YAML file describes an experiment (see README, "The experiment file"). Every model has
+`extra="forbid"`, so a typo is an error naming the field, never a silent default. Recipes
+and tasks are referred to by name and checked against the hand-written `RECIPES`/`TASKS`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import langcodes
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from xinstruct.errors import ConfigError
+from xinstruct.lab.pretrain import PretrainConfig
+
+
+def _check_lang(tag: str) -> str:
+    if not isinstance(tag, str) or not langcodes.tag_is_valid(tag):
+        raise ValueError(f"{tag!r} is not a valid BCP-47 language tag (e.g. 'en', 'zh-Hans'; lab languages use qaa..qtz)")
+    return langcodes.standardize_tag(tag)
+
+
+Lang = Annotated[str, AfterValidator(_check_lang)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceConfig(_Strict):
+    """A named dataset."""
+
+    path: str = Field(description="File path, hub id, or 'lab' for the lab's instruction data.")
+    format: Literal["lab", "alpaca", "messages"] = Field(description="How examples are laid out in the file.")
+    language: Lang = Field("en", description="BCP-47 tag of the examples' language.")
+
+
+class DataConfig(_Strict):
+    sources: dict[str, SourceConfig] = Field(description="Named datasets the arms' recipes draw from.")
+    translator: Literal["lab"] = Field("lab", description="Where translations come from when a recipe needs them.")
+
+
+class TrainConfig(_Strict):
+    """Supervised fine-tuning (TRL SFTTrainer); loss on the response tokens only."""
+
+    method: Literal["lora", "full"] = Field("lora", description="LoRA adapters or full fine-tuning.")
+    epochs: float = Field(3.0, gt=0)
+    lr: float = Field(2e-4, gt=0, description="Peak learning rate.")
+    batch_size: int = Field(8, ge=1, description="Examples per device per step.")
+    grad_accum: int = Field(1, ge=1, description="Gradient accumulation steps.")
+    max_length: int = Field(512, ge=8, description="Tokens per example; longer ones are truncated.")
+    warmup: float = Field(0.03, ge=0, description="Warmup: a fraction of steps if < 1, else a step count.")
+    weight_decay: float = Field(0.0, ge=0)
+    scheduler: str = Field("cosine", description="transformers lr_scheduler_type.")
+    lora_r: int = Field(16, ge=1)
+    lora_alpha: int = Field(32, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_target_modules: list[str] | Literal["all-linear"] = Field("all-linear")
+    trust_remote_code: bool = Field(False, description="Run model code from the hub; only if you trust it.")
+    logging_steps: int = Field(10, ge=1)
+
+
+class EvalConfig(_Strict):
+    tasks: list[str] = Field(["lab_qa"], min_length=1, description="Task names (see `xinstruct.evaluate.tasks.TASKS`).")
+    languages: list[Lang] | None = Field(None, description="Evaluation languages; default: the experiment's.")
+    max_new_tokens: int = Field(32, ge=1)
+    batch_size: int = Field(64, ge=1)
+
+    @model_validator(mode="after")
+    def _known_tasks(self) -> EvalConfig:
+        from xinstruct.evaluate.tasks import TASKS
+
+        for name in self.tasks:
+            if name not in TASKS:
+                raise ValueError(f"unknown task {name!r}; known tasks: {sorted(TASKS)}")
+        return self
+
+
+class ReportConfig(_Strict):
+    metric: str = Field("accuracy", description="Metric shown in the arms x languages table and heatmap.")
+
+
+class LabWorld(_Strict):
+    seed: int | None = Field(None, description="World seed; default: the experiment's seed.")
+    n_people: int = Field(200, ge=4)
+    languages: list[Lang] | None = Field(None, description="Lab languages; default: the experiment's.")
+
+
+class LabConfig(_Strict):
+    world: LabWorld = LabWorld()
+    pretrain: PretrainConfig = PretrainConfig()
+
+
+class ArmConfig(BaseModel):
+    """One variant to compare: a recipe name plus that recipe's parameters, and training overrides."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    recipe: str = Field(description="Recipe name (see `xinstruct.recipes.RECIPES`).")
+    train: dict[str, Any] = Field({}, description="Overrides of the experiment's `train` for this arm.")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _check_recipe(self) -> ArmConfig:
+        from xinstruct.recipes import RECIPES
+
+        if self.recipe not in RECIPES:
+            raise ValueError(f"unknown recipe {self.recipe!r}; known recipes: {sorted(RECIPES)}")
+        for what, model, values in (("parameter", RECIPES[self.recipe].Params, self.params), ("train", TrainConfig, self.train)):
+            try:
+                model(**values)
+            except ValidationError as e:
+                raise ValueError("; ".join(
+                    f"{what} {'.'.join(map(str, err['loc']))}: {err['msg']}" + ("" if err["type"] == "missing" else f" (got {err['input']!r})")
+                    for err in e.errors()
+                )) from None
+        return self
+
+    def recipe_params(self):
+        from xinstruct.recipes import RECIPES
+
+        return RECIPES[self.recipe].Params(**self.params)
+
+
+class Experiment(_Strict):
+    """A whole experiment: what to tune, on which data mixtures (arms), how to train and evaluate."""
+
+    name: str = Field("experiment", description="Shown in reports.")
+    seed: int = Field(0, description="Seed for data mixtures, training and the lab world.")
+    languages: list[Lang] = Field(min_length=1, description="Languages of the experiment (BCP-47).")
+    model: str = Field(description="HF hub id, local HF model directory, or 'lab'.")
+    data: DataConfig
+    arms: dict[str, ArmConfig] = Field(min_length=1)
+    train: TrainConfig = TrainConfig()
+    eval: EvalConfig = EvalConfig()
+    report: ReportConfig = ReportConfig()
+    lab: LabConfig = LabConfig()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Experiment:
+        for arm_name, arm in self.arms.items():
+            source = arm.params.get("source")
+            if source is not None and source not in self.data.sources:
+                raise ValueError(f"arm {arm_name!r}: unknown source {source!r}; sources: {sorted(self.data.sources)}")
+        return self
+
+    def arm_train(self, arm: str) -> TrainConfig:
+        return TrainConfig(**{**self.train.model_dump(), **self.arms[arm].train})
+
+    @property
+    def eval_languages(self) -> list[str]:
+        return self.eval.languages or self.languages
+
+    def world_config(self):
+        from xinstruct.lab.world import WorldConfig
+
+        w = self.lab.world
+        return WorldConfig(
+            seed=self.seed if w.seed is None else w.seed,
+            n_people=w.n_people,
+            languages=tuple(w.languages or self.languages),
+        )
+
+
+# -- loading -----------------------------------------------------------------------------------
+
+
+def load_experiment(path: str | Path, overrides: list[str] = ()) -> Experiment:
+    """Read, override (`key.path=value`) and validate an experiment file; ConfigError on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such experiment file") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    return parse_experiment(text, str(path), overrides)
+
+
+def parse_experiment(text: str, filename: str = "<experiment>", overrides: list[str] = ()) -> Experiment:
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{filename}:{mark.line + 1}" if mark else filename
+        raise ConfigError(f"{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{filename}: expected a mapping of experiment fields at the top level")
+    for item in overrides:
+        _apply_override(raw, item)
+    try:
+        return Experiment(**raw)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(e, filename, node)) from None
+
+
+def _apply_override(raw: dict, item: str) -> None:
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected KEY.PATH=VALUE, e.g. train.lr=1e-4")
+    key, value = item.split("=", 1)
+    parts = key.split(".")
+    target = raw
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise ConfigError(f"--set {item!r}: {part!r} is not a mapping")
+    target[parts[-1]] = yaml.safe_load(value)
+
+
+def _format_errors(error: ValidationError, filename: str, node: yaml.Node | None) -> str:
+    lines = []
+    for err in error.errors():
+        loc = [str(x) for x in err["loc"]]
+        line = _line_of(node, loc)
+        where = f"{filename}:{line}" if line else filename
+        field = ".".join(loc) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        got = f" (got {err['input']!r})" if err["type"] not in ("missing",) and not isinstance(err["input"], dict) else ""
+        lines.append(f"{where}: field {field}: {msg}{got}")
+    return "\n".join(lines)
+
+
+def _line_of(node: yaml.Node | None, loc: list[str]) -> int | None:
+    """1-based line of the deepest YAML node on the path `loc`."""
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = [(k, v) for k, v in node.value if k.value == key]
+            if not match:
+                break
+            k, node = match[0]
+            line = k.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
+            node = node.value[int(key)]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

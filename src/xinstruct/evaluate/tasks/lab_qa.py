@@ -1,0 +1,75 @@
+"""lab_qa: attribute questions about held-out lab people, in every lab language.
+
+The facts of held-out people were seen only in pretraining, never in instruction data, so
+this measures whether tuning taught the model to *answer* in each language, not to recall.
+Metrics per language:
+- accuracy: normalized exact match of the answer with the reference answer sentence in the
+  question's language ("the city of N is V." rendered in that language);
+- fidelity: share of answers whose words are mostly in the question's language (lexicons);
+- value_recall: share of answers naming the true value in any language (recall apart from
+  language choice; LAB-NOTES.md shows most of the pinch effect is language choice).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from xinstruct.evaluate.fidelity import fidelity
+
+VERSION = 1
+
+
+def _normalize(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+@dataclass(frozen=True)
+class LabQA:
+    name: str = "lab_qa"
+    version: int = VERSION
+    kind: str = "generation"
+
+    def world(self, model_dir: Path):
+        from xinstruct.lab.pretrain import load_world
+
+        return load_world(model_dir)
+
+    def languages(self, model_dir: Path) -> list[str]:
+        return list(self.world(model_dir).config.languages)
+
+    def load(self, model_dir: Path, lang: str) -> list[dict]:
+        from xinstruct.lab.corpus import qa_questions
+
+        rows = qa_questions(self.world(model_dir), lang)
+        for row in rows:
+            row["messages"] = [{"role": "user", "content": row["question"]}]
+        return rows
+
+    def score(self, model_dir: Path, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
+        world = self.world(model_dir)
+
+        def detect(text: str) -> str | None:
+            counts = Counter(world.word_languages(text)).most_common(1)
+            return counts[0][0] if counts else None
+
+        per_example = []
+        for row, pred in zip(rows, predictions, strict=True):
+            forms = {world.lexicons[tag][row["value"]] for tag in world.lexicons}
+            per_example.append({
+                "correct": _normalize(pred) == _normalize(row["answer"]),
+                "value_recalled": bool(forms & set(_normalize(pred).split())),
+                "detected_lang": detect(pred),
+            })
+        n = len(rows)
+        metrics = {
+            "accuracy": sum(e["correct"] for e in per_example) / n,
+            "fidelity": fidelity(predictions, lang, detect),
+            "value_recall": sum(e["value_recalled"] for e in per_example) / n,
+        }
+        return metrics, per_example
+
+
+lab_qa = LabQA()

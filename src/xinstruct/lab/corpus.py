@@ -1,0 +1,123 @@
+"""Text of the lab world: the pretraining corpus, instruction data and evaluation questions.
+
+Pretraining stands in for multilingual pretraining: every fact about every person in every
+language (biographies with shuffled fact order and varied templates), a few parallel
+sentences, and unanswered questions so question words are known. Instruction data is
+English question/answer pairs about the *train* people; evaluation asks about held-out
+people, whose facts the model can only know from pretraining.
+"""
+
+from __future__ import annotations
+
+import random
+
+from xinstruct.data.schema import Example, chat
+from xinstruct.lab.world import MONTHS, World
+
+# Weights of the statement templates in biographies: the canonical one (which answers use)
+# at 0.5, as in LAB-NOTES.md.
+_BIO_TEMPLATES = (("fact", 0.5), ("fact_has", 0.25), ("fact_inverse", 0.25))
+
+
+def pretraining_documents(world: World, epoch: int) -> list[str]:
+    """One epoch of pretraining documents; a different shuffle and phrasing every epoch."""
+    rng = random.Random(f"{world.config.seed}:corpus:{epoch}")
+    names, weights = zip(*_BIO_TEMPLATES, strict=True)
+    docs = []
+    tags = [lang.tag for lang in world.languages]
+    for person in world.people:
+        attrs = list(person.facts)
+        for tag in tags:
+            rng.shuffle(attrs)
+            sentences = [
+                world.render(rng.choices(names, weights)[0], {"attr": a, "name": person.name, "value": person.facts[a]}, tag)
+                for a in attrs
+            ]
+            docs.append(" ".join(sentences))
+        if len(tags) > 1:  # one parallel pair per person, direction at random
+            attr = rng.choice(attrs)
+            slots = {"attr": attr, "name": person.name, "value": person.facts[attr]}
+            pair = [world.render("fact", slots, "en"), world.render("fact", slots, rng.choice(tags[1:]))]
+            rng.shuffle(pair)
+            docs.append(" = ".join(pair))
+    for _ in range(max(1, len(world.people) // 2)):
+        tag = rng.choice(tags)
+        questions = [_random_question(world, rng, tag) for _ in range(5)]
+        docs.append(" ".join(questions))
+    rng.shuffle(docs)
+    return docs
+
+
+def _random_question(world: World, rng: random.Random, tag: str) -> str:
+    a, b = rng.sample(world.people, 2)
+    kind = rng.choice(("ask_attr", "ask_yesno", "ask_earlier", "ask_about"))
+    attr = rng.choice(list(a.facts))
+    slots = {"attr": attr, "name": a.name, "name2": b.name, "value": a.facts[attr]}
+    return world.render(kind, slots, tag)
+
+
+def instruction_examples(world: World, heldout: bool = False) -> list[Example]:
+    """The English instruction pool about train people (or held-out ones), deterministic.
+
+    Per person: every attribute question, one yes/no question per fact (true or false at
+    random), one description and up to two month comparisons.
+    """
+    rng = random.Random(f"{world.config.seed}:instructions:{heldout}")
+    people = world.heldout_people if heldout else world.train_people
+    out: list[Example] = []
+
+    def add(task: str, prompt: str, response: str) -> None:
+        out.append(Example(f"lab-{len(out):05d}", chat(prompt, response), "lab", "en", "en", task))
+
+    for person in people:
+        for attr, value in person.facts.items():
+            slots = {"attr": attr, "name": person.name, "value": value}
+            add("ask_attr", world.render("ask_attr", slots, "en"), world.render("fact", slots, "en"))
+        for attr, value in person.facts.items():
+            asked = value if rng.random() < 0.5 else rng.choice([v for v in _values(attr) if v != value])
+            q = world.render("ask_yesno", {"attr": attr, "name": person.name, "value": asked}, "en")
+            answer = "fact_yes" if asked == value else "fact_no"
+            add("ask_yesno", q, world.render(answer, {"attr": attr, "name": person.name, "value": value}, "en"))
+        facts = list(person.facts.items())[:3]
+        description = " ".join(world.render("fact", {"attr": a, "name": person.name, "value": v}, "en") for a, v in facts)
+        add("ask_about", world.render("ask_about", {"name": person.name}, "en"), description)
+        if "month" in person.facts:
+            others = [p for p in people if p.facts.get("month") not in (None, person.facts["month"])]
+            for other in rng.sample(others, min(2, len(others))):
+                first, second = (person, other) if rng.random() < 0.5 else (other, person)
+                earlier = min((first, second), key=lambda p: MONTHS.index(p.facts["month"]))
+                later = second if earlier is first else first
+                add(
+                    "ask_earlier",
+                    world.render("ask_earlier", {"name": first.name, "name2": second.name}, "en"),
+                    world.render("earlier", {"name": earlier.name, "name2": later.name}, "en"),
+                )
+    return out
+
+
+def _values(attr: str) -> tuple[str, ...]:
+    from xinstruct.lab.world import ATTRIBUTES
+
+    return ATTRIBUTES[attr]
+
+
+def translate_example(world: World, example: Example, lang: str) -> Example:
+    """The lab's exact translation of an example into `lang` (the perfect MT backend)."""
+    messages = tuple({**m, "content": world.translate(m["content"], lang)} for m in example.messages)
+    return example.translated(f"{example.id}-{lang}", messages, lang)
+
+
+def qa_questions(world: World, lang: str) -> list[dict[str, str]]:
+    """lab_qa: every attribute question about every held-out person, in `lang`."""
+    rows = []
+    for person in world.heldout_people:
+        for attr, value in person.facts.items():
+            slots = {"attr": attr, "name": person.name, "value": value}
+            rows.append({
+                "id": f"{person.name}-{attr}",
+                "question": world.render("ask_attr", slots, lang),
+                "answer": world.render("fact", slots, lang),
+                "value": value,
+                "attr": attr,
+            })
+    return rows

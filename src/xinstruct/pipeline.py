@@ -1,0 +1,131 @@
+"""The experiment, stage by stage: data -> train -> evaluate for every arm, then report.
+
+Each stage writes `DIR/<arm>/<stage>/` atomically (temp dir, manifest last, rename) and
+records in its manifest a content key: the sha256 of its config slice, the upstream
+stage's key and `STAGE_VERSION`. A rerun whose key matches skips the stage; a changed
+config or upstream rebuilds it and everything downstream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from xinstruct.artifacts import atomic_dir, content_key, is_complete, read_manifest, write_manifest
+from xinstruct.config import Experiment
+from xinstruct.errors import XinstructError
+
+STAGE_VERSION = 1
+STAGES = ("data", "train", "eval")
+console = Console(stderr=True)
+
+
+@dataclass
+class Timings:
+    """Wall seconds per (arm, stage), printed at the end of a run ("where the time goes")."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    table: Table | None = None  # the report's arms x languages table, when the report ran
+
+    def add(self, what: str, seconds: float) -> None:
+        self.seconds[what] = self.seconds.get(what, 0.0) + seconds
+
+
+def resolve_model(exp: Experiment, cache_dir: Path, timings: Timings | None = None) -> tuple[str, str]:
+    """(model path or hub id, identity for cache keys). `lab` builds or reuses the lab base model."""
+    if exp.model != "lab":
+        path = Path(exp.model)
+        return (str(path.resolve()), str(path.resolve())) if path.exists() else (exp.model, exp.model)
+    from xinstruct.lab.pretrain import build_base_model
+
+    t0 = time.perf_counter()
+    path = build_base_model(exp.world_config(), exp.lab.pretrain, cache_dir)
+    if timings is not None:
+        timings.add("lab base model", time.perf_counter() - t0)
+    return str(path), read_manifest(path)["key"]
+
+
+def stage_key(exp: Experiment, arm: str, stage: str, model_id: str) -> str:
+    """The content key of one arm's stage: its config slice plus the keys upstream of it."""
+    slices = {
+        "data": {
+            "recipe": exp.arms[arm].recipe,
+            "params": exp.arms[arm].params,
+            "sources": {k: v.model_dump() for k, v in exp.data.sources.items()},
+            "translator": exp.data.translator,
+            "seed": exp.seed,
+            "world": exp.world_config().model_dump(),
+        },
+        "train": {"train": exp.arm_train(arm).model_dump(), "model": model_id, "seed": exp.seed},
+        "eval": {"eval": exp.eval.model_dump(), "languages": exp.eval_languages},
+    }
+    upstream = STAGES[: STAGES.index(stage) + 1]
+    return content_key({"version": STAGE_VERSION, **{s: slices[s] for s in upstream}})
+
+
+def run_stage(exp: Experiment, arm: str, stage: str, out: Path, model: tuple[str, str],
+              timings: Timings | None = None) -> Path:
+    """Run one stage of one arm unless its output is complete with the same key; return its dir."""
+    stage_dir = out / arm / stage
+    key = stage_key(exp, arm, stage, model[1])
+    if is_complete(stage_dir, key):
+        console.print(f"[dim]{arm}/{stage}: up to date, skipped[/dim]")
+        return stage_dir
+    if stage != "data":
+        upstream = STAGES[STAGES.index(stage) - 1]
+        if not is_complete(out / arm / upstream, stage_key(exp, arm, upstream, model[1])):
+            raise XinstructError(f"{out / arm / upstream}: missing or out of date; run `xinstruct {upstream}` first")
+    console.print(f"[bold]{arm}/{stage}[/bold]: running")
+    t0 = time.perf_counter()
+    with atomic_dir(stage_dir) as tmp:
+        summary = STAGE_RUNNERS[stage](exp, arm, out, model, tmp)
+        write_manifest(tmp, {"stage": stage, "arm": arm, "key": key, "seed": exp.seed,
+                             "seconds": round(time.perf_counter() - t0, 2), **summary})
+    if timings is not None:
+        timings.add(f"{arm} {stage}", time.perf_counter() - t0)
+    return stage_dir
+
+
+def _data(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path) -> dict:
+    from xinstruct.data.mixture import build_mixture
+
+    return build_mixture(exp, arm, tmp)
+
+
+def _train(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path) -> dict:
+    from xinstruct.data.mixture import MIXTURE
+    from xinstruct.train.sft import train
+
+    return train(model[0], out / arm / "data" / MIXTURE, exp.arm_train(arm), exp.seed, tmp)
+
+
+def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path) -> dict:
+    from xinstruct.evaluate.runner import evaluate
+
+    rows = evaluate(arm, out / arm / "train", Path(model[0]), exp.eval.tasks, exp.eval_languages,
+                    exp.eval.max_new_tokens, exp.eval.batch_size, tmp)
+    return {"n_metrics": len(rows)}
+
+
+STAGE_RUNNERS: dict[str, Callable[..., dict]] = {"data": _data, "train": _train, "eval": _eval}
+
+
+def run(exp: Experiment, out: Path, cache_dir: Path, stages: tuple[str, ...] = STAGES, report: bool = True) -> Timings:
+    """Run `stages` for every arm in order, then the report; return where the time went."""
+    timings = Timings()
+    model = resolve_model(exp, cache_dir, timings) if set(stages) & {"train", "eval"} else ("", "")
+    for arm in exp.arms:
+        for stage in stages:
+            run_stage(exp, arm, stage, out, model, timings)
+    if report:
+        from xinstruct.report.build import make_report
+
+        t0 = time.perf_counter()
+        timings.table = make_report(out, exp.report.metric, title=exp.name)
+        timings.add("report", time.perf_counter() - t0)
+    return timings

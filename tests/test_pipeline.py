@@ -1,0 +1,70 @@
+"""One tiny end-to-end run on a shrunken lab, reruns that skip, and byte-identical data."""
+
+import csv
+import json
+import subprocess
+import sys
+
+from xinstruct import pipeline
+from xinstruct.artifacts import read_manifest
+
+
+def test_run_end_to_end_then_rerun_skips(tiny_experiment, tiny_experiment_file, cache_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    timings = pipeline.run(tiny_experiment, out, cache_dir)
+    assert {"english_only data", "pinch train", "pinch eval", "report"} <= set(timings.seconds)
+    for arm in ("english_only", "pinch"):
+        for stage in ("data", "train", "eval"):
+            assert read_manifest(out / arm / stage)["key"] == pipeline.stage_key(
+                tiny_experiment, arm, stage, pipeline.resolve_model(tiny_experiment, cache_dir)[1])
+    with open(out / "results.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["arm", "task", "language", "metric", "value", "n", "task_version"]
+    assert {(r["arm"], r["language"]) for r in rows} == {(a, lang) for a in ("english_only", "pinch")
+                                                         for lang in ("en", "qaa", "qac")}
+    assert {r["metric"] for r in rows} == {"accuracy", "fidelity", "value_recall"}
+    assert all(0.0 <= float(r["value"]) <= 1.0 and int(r["n"]) > 0 for r in rows)
+    assert "| english_only |" in (out / "report.md").read_text()
+    assert (out / "transfer.png").read_bytes()[:4] == b"\x89PNG"
+    manifest = read_manifest(out / "pinch" / "data")
+    assert manifest["counts"]["language"] == {"en": 30, "qaa": 5, "qac": 5}
+    preds = [json.loads(line) for line in open(out / "pinch" / "eval" / "predictions.jsonl")]
+    assert {"prompt", "prediction", "reference", "correct", "detected_lang"} <= set(preds[0])
+
+    # a rerun does no work; changing the eval config reruns eval only
+    mtimes = {p: p.stat().st_mtime_ns for p in out.glob("*/*/manifest.json")}
+    timings = pipeline.run(tiny_experiment, out, cache_dir)
+    assert set(timings.seconds) <= {"lab base model", "report"}
+    assert {p: p.stat().st_mtime_ns for p in out.glob("*/*/manifest.json")} == mtimes
+    changed = tiny_experiment.model_copy(update={"eval": tiny_experiment.eval.model_copy(update={"max_new_tokens": 4})})
+    timings = pipeline.run(changed, out, cache_dir)
+    assert {k for k in timings.seconds if k.endswith(("data", "train"))} == set()
+    assert {"english_only eval", "pinch eval"} <= set(timings.seconds)
+
+
+def test_same_config_same_bytes(tiny_experiment, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    pipeline.run(tiny_experiment, a, tmp_path, stages=("data",), report=False)
+    pipeline.run(tiny_experiment, b, tmp_path, stages=("data",), report=False)
+    for arm in ("english_only", "pinch"):
+        assert (a / arm / "data" / "mixture.jsonl").read_bytes() == (b / arm / "data" / "mixture.jsonl").read_bytes()
+
+
+def test_stage_alone_needs_its_upstream(tiny_experiment_file, tmp_path, cache_dir):
+    proc = subprocess.run([sys.executable, "-m", "xinstruct.cli", "train", str(tiny_experiment_file),
+                           "--out", str(tmp_path / "x"), "--cache-dir", str(cache_dir)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "run `xinstruct data` first" in proc.stderr
+
+
+def test_killed_stage_leaves_nothing_that_looks_finished(tiny_experiment, tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(pipeline.STAGE_RUNNERS, "data", boom)
+    try:
+        pipeline.run(tiny_experiment, tmp_path / "out", tmp_path, stages=("data",), report=False)
+    except KeyboardInterrupt:
+        pass
+    arm_dir = tmp_path / "out" / "english_only"
+    assert not (arm_dir / "data").exists()
+    assert list(arm_dir.iterdir()) == []  # the temp dir was removed too
