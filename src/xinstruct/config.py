@@ -60,6 +60,8 @@ class TrainConfig(_Strict):
     lora_alpha: int = Field(32, ge=1)
     lora_dropout: float = Field(0.05, ge=0, lt=1)
     lora_target_modules: list[str] | Literal["all-linear"] = Field("all-linear")
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        "auto", description="Mixed precision; auto = bf16 on a GPU that supports it, else fp32.")
     trust_remote_code: bool = Field(False, description="Run model code from the hub; only if you trust it.")
     logging_steps: int = Field(10, ge=1)
 

@@ -20,12 +20,34 @@ def _ctx(pool: list[Example], seed: int = 0) -> RecipeContext:
     return RecipeContext(seed=seed, sources=lambda name: pool, translator=translate)
 
 
-def test_one_percent_of_4640_is_40_spread_10_per_language():
-    params = pinch.Params(source="s", n_examples=4640, share=0.01, languages=["de", "zh", "ru", "sw"])
+def _counts(out):
+    return {lang: sum(ex.lang == lang for ex in out) for lang in ["en", "de", "zh", "ru", "sw"]}
+
+
+def test_the_papers_40_of_4640_spread_10_per_language():
+    params = pinch.Params(source="s", n_examples=4640, n_translated=40, languages=["de", "zh", "ru", "sw"])
     out = pinch.build(params, _ctx(_pool(5000)))
     assert len(out) == 4640
-    counts = {lang: sum(ex.lang == lang for ex in out) for lang in ["en", "de", "zh", "ru", "sw"]}
-    assert counts == {"en": 4600, "de": 10, "zh": 10, "ru": 10, "sw": 10}
+    assert _counts(out) == {"en": 4600, "de": 10, "zh": 10, "ru": 10, "sw": 10}
+
+
+def test_one_percent_share_is_rounded():
+    # 1% of 4,000 = 40 -> 10 each; 1% of 4,640 = 46.4 -> 46 -> 12, 12, 11, 11 (remainder to the first)
+    out = pinch.build(pinch.Params(source="s", n_examples=4000, share=0.01, languages=["de", "zh", "ru", "sw"]),
+                      _ctx(_pool(5000)))
+    assert _counts(out) == {"en": 3960, "de": 10, "zh": 10, "ru": 10, "sw": 10}
+    out = pinch.build(pinch.Params(source="s", n_examples=4640, share=0.01, languages=["de", "zh", "ru", "sw"]),
+                      _ctx(_pool(5000)))
+    assert _counts(out) == {"en": 4594, "de": 12, "zh": 12, "ru": 11, "sw": 11}
+
+
+def test_share_xor_count():
+    with pytest.raises(ValueError, match="exactly one"):
+        pinch.Params(source="s", languages=["de"])
+    with pytest.raises(ValueError, match="exactly one"):
+        pinch.Params(source="s", languages=["de"], share=0.1, n_translated=3)
+    with pytest.raises(DataError, match="exceeds the budget"):
+        pinch.build(pinch.Params(source="s", n_examples=5, n_translated=6, languages=["de"]), _ctx(_pool(9)))
 
 
 @pytest.mark.parametrize(("n", "langs", "expected"), [

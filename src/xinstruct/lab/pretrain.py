@@ -54,6 +54,7 @@ class PretrainConfig(BaseModel):
     seq_len: int = Field(128, ge=16, description="Tokens per sequence (documents are packed).")
     lr: float = Field(4e-3, gt=0)
     warmup_steps: int = Field(50, ge=0)
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay; decay erodes memorized facts.")
 
 
 def build_base_model(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache_dir: Path) -> Path:
@@ -122,7 +123,7 @@ def pretrain(world: World, tokenizer, cfg: PretrainConfig, out: Path) -> dict:
     )
     model = LlamaForCausalLM(config)
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=0.1)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.95), weight_decay=cfg.weight_decay)
 
     def lr_at(step: int) -> float:
         if step < cfg.warmup_steps:

@@ -6,7 +6,9 @@ by translations into a few languages markedly improves instruction following in 
 languages, including ones never tuned on.
 
 Choices where the paper is vague, all tested:
-- n_translated = round(share * N), Python's round (half to even): 1% of 4,640 = 40.
+- The translated count is either given exactly (`n_translated: 40`) or as a share of the budget,
+  n_translated = round(share * N) with Python's round (half to even). Note that the paper's
+  "1%, 40 of 4,640" is not a rounding of 1% (46.4): to reproduce it, give `n_translated: 40`.
 - The translated examples are spread evenly: each language gets n_translated // k, and the
   first n_translated % k languages (in the order given) get one more. 40 over 4 = 10 each.
 - Which examples are translated is a seeded random subset of the N sampled English ones, so
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 import random
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from xinstruct.config import Lang
 from xinstruct.data.schema import Example
+from xinstruct.errors import DataError
 from xinstruct.recipes.context import RecipeContext
 from xinstruct.recipes.monolingual import sample
 
@@ -30,8 +33,21 @@ class Params(BaseModel):
 
     source: str = Field(description="Name of the (English) source in `data.sources`.")
     n_examples: int | None = Field(None, ge=1, description="Total budget N; default: all of the source.")
-    share: float = Field(0.01, ge=0, le=1, description="Share p of the N examples replaced by translations.")
+    share: float | None = Field(None, ge=0, le=1, description="Share p of the N examples replaced by translations.")
+    n_translated: int | None = Field(None, ge=0, description="Exact number replaced (instead of `share`).")
     languages: list[Lang] = Field(min_length=1, description="Languages the translated share is spread over.")
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> Params:
+        if (self.share is None) == (self.n_translated is None):
+            raise ValueError("give exactly one of `share` (e.g. 0.01) or `n_translated` (e.g. 40)")
+        return self
+
+    def count(self, n_examples: int) -> int:
+        n = round(self.share * n_examples) if self.share is not None else self.n_translated
+        if n > n_examples:
+            raise ValueError(f"n_translated={n} exceeds the budget of {n_examples} examples")
+        return n
 
 
 def split_counts(n_translated: int, languages: list[str]) -> dict[str, int]:
@@ -43,7 +59,10 @@ def split_counts(n_translated: int, languages: list[str]) -> dict[str, int]:
 def build(params: Params, ctx: RecipeContext) -> list[Example]:
     rng = random.Random(f"{ctx.seed}:pinch")
     examples = sample(ctx.source(params.source), params.n_examples, rng, params.source)
-    n_translated = round(params.share * len(examples))
+    try:
+        n_translated = params.count(len(examples))
+    except ValueError as e:
+        raise DataError(f"recipe pinch: {e}") from None
     counts = split_counts(n_translated, params.languages)
     chosen = rng.sample(range(len(examples)), n_translated)
     start = 0

@@ -13,6 +13,7 @@ from xinstruct.config import TrainConfig
 def build_sft_config(cfg: TrainConfig, seed: int, output_dir: Path):
     from trl import SFTConfig
 
+    precision = resolve_precision(cfg.precision)
     return SFTConfig(
         output_dir=str(output_dir),
         num_train_epochs=cfg.epochs,
@@ -32,7 +33,18 @@ def build_sft_config(cfg: TrainConfig, seed: int, output_dir: Path):
         report_to="none",
         dataset_num_proc=None,
         disable_tqdm=False,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
     )
+
+
+def resolve_precision(precision: str) -> str:
+    """`auto` -> bf16 where a CUDA device supports it, else fp32 (CPU training stays exact)."""
+    if precision != "auto":
+        return precision
+    import torch
+
+    return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
 
 
 def build_lora_config(cfg: TrainConfig):
