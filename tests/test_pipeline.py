@@ -16,12 +16,14 @@ def test_run_end_to_end_then_rerun_skips(tiny_experiment, tiny_experiment_file, 
     for arm in ("english_only", "pinch"):
         for stage in ("data", "train", "eval"):
             assert read_manifest(out / arm / stage)["key"] == pipeline.stage_key(
-                tiny_experiment, arm, stage, pipeline.resolve_model(tiny_experiment, cache_dir)[1])
+                tiny_experiment, arm, stage, pipeline.resolve_model(tiny_experiment, cache_dir)[1]
+            )
     with open(out / "results.csv") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["arm", "task", "language", "metric", "value", "n", "task_version"]
-    assert {(r["arm"], r["language"]) for r in rows} == {(a, lang) for a in ("english_only", "pinch")
-                                                         for lang in ("en", "qaa", "qac")}
+    assert {(r["arm"], r["language"]) for r in rows} == {
+        (a, lang) for a in ("english_only", "pinch") for lang in ("en", "qaa", "qac")
+    }
     assert {r["metric"] for r in rows} == {"accuracy", "fidelity", "value_recall"}
     assert all(0.0 <= float(r["value"]) <= 1.0 and int(r["n"]) > 0 for r in rows)
     assert "| english_only |" in (out / "report.md").read_text()
@@ -51,8 +53,21 @@ def test_same_config_same_bytes(tiny_experiment, tmp_path):
 
 
 def test_stage_alone_needs_its_upstream(tiny_experiment_file, tmp_path, cache_dir):
-    proc = subprocess.run([sys.executable, "-m", "xinstruct.cli", "train", str(tiny_experiment_file),
-                           "--out", str(tmp_path / "x"), "--cache-dir", str(cache_dir)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xinstruct.cli",
+            "train",
+            str(tiny_experiment_file),
+            "--out",
+            str(tmp_path / "x"),
+            "--cache-dir",
+            str(cache_dir),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "run `xinstruct data` first" in proc.stderr
 
 

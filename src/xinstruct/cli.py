@@ -17,15 +17,19 @@ from rich.table import Table
 
 from xinstruct.errors import XinstructError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Cross-lingual instruction tuning: data -> train -> evaluate -> report.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Cross-lingual instruction tuning: data -> train -> evaluate -> report.",
+)
 console = Console()
 err_console = Console(stderr=True)
 
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory of the experiment.")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a field, e.g. --set train.lr=1e-4.")]
-CacheDir = Annotated[Path | None, typer.Option(help="Cache for lab base models [env XINSTRUCT_CACHE, "
-                                               "default ~/.cache/xinstruct].")]
+CacheDir = Annotated[
+    Path | None, typer.Option(help="Cache for lab base models [env XINSTRUCT_CACHE, default ~/.cache/xinstruct].")
+]
 
 
 def _cache_dir(cache_dir: Path | None) -> Path:
@@ -39,8 +43,9 @@ def _fail(error: XinstructError) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _run(experiment: Path, out: Path, sets: list[str] | None, cache_dir: Path | None, stages: tuple[str, ...],
-         report: bool) -> None:
+def _run(
+    experiment: Path, out: Path, sets: list[str] | None, cache_dir: Path | None, stages: tuple[str, ...], report: bool
+) -> None:
     from xinstruct.config import load_experiment
 
     try:
@@ -93,8 +98,7 @@ def eval_(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = No
 
 
 @app.command()
-def report(out: Annotated[Path, typer.Argument(help="Experiment output directory.")],
-           metric: str = "accuracy") -> None:
+def report(out: Annotated[Path, typer.Argument(help="Experiment output directory.")], metric: str = "accuracy") -> None:
     """Regenerate results.csv, report.md and transfer.png from the evaluated arms."""
     from xinstruct.report.build import make_report
 

@@ -20,7 +20,9 @@ from xinstruct.lab.pretrain import PretrainConfig
 
 def _check_lang(tag: str) -> str:
     if not isinstance(tag, str) or not langcodes.tag_is_valid(tag):
-        raise ValueError(f"{tag!r} is not a valid BCP-47 language tag (e.g. 'en', 'zh-Hans'; lab languages use qaa..qtz)")
+        raise ValueError(
+            f"{tag!r} is not a valid BCP-47 language tag (e.g. 'en', 'zh-Hans'; lab languages use qaa..qtz)"
+        )
     return langcodes.standardize_tag(tag)
 
 
@@ -61,7 +63,8 @@ class TrainConfig(_Strict):
     lora_dropout: float = Field(0.05, ge=0, lt=1)
     lora_target_modules: list[str] | Literal["all-linear"] = Field("all-linear")
     precision: Literal["auto", "bf16", "fp16", "fp32"] = Field(
-        "auto", description="Mixed precision; auto = bf16 on a GPU that supports it, else fp32.")
+        "auto", description="Mixed precision; auto = bf16 on a GPU that supports it, else fp32."
+    )
     trust_remote_code: bool = Field(False, description="Run model code from the hub; only if you trust it.")
     logging_steps: int = Field(10, ge=1)
 
@@ -115,14 +118,20 @@ class ArmConfig(BaseModel):
 
         if self.recipe not in RECIPES:
             raise ValueError(f"unknown recipe {self.recipe!r}; known recipes: {sorted(RECIPES)}")
-        for what, model, values in (("parameter", RECIPES[self.recipe].Params, self.params), ("train", TrainConfig, self.train)):
+        for what, model, values in (
+            ("parameter", RECIPES[self.recipe].Params, self.params),
+            ("train", TrainConfig, self.train),
+        ):
             try:
                 model(**values)
             except ValidationError as e:
-                raise ValueError("; ".join(
-                    f"{what} {'.'.join(map(str, err['loc']))}: {err['msg']}" + ("" if err["type"] == "missing" else f" (got {err['input']!r})")
-                    for err in e.errors()
-                )) from None
+                raise ValueError(
+                    "; ".join(
+                        f"{what} {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                        + ("" if err["type"] == "missing" else f" (got {err['input']!r})")
+                        for err in e.errors()
+                    )
+                ) from None
         return self
 
     def recipe_params(self):
@@ -225,7 +234,9 @@ def _format_errors(error: ValidationError, filename: str, node: yaml.Node | None
         where = f"{filename}:{line}" if line else filename
         field = ".".join(loc) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
-        got = f" (got {err['input']!r})" if err["type"] not in ("missing",) and not isinstance(err["input"], dict) else ""
+        got = (
+            f" (got {err['input']!r})" if err["type"] not in ("missing",) and not isinstance(err["input"], dict) else ""
+        )
         lines.append(f"{where}: field {field}: {msg}{got}")
     return "\n".join(lines)
 

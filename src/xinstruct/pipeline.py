@@ -68,8 +68,9 @@ def stage_key(exp: Experiment, arm: str, stage: str, model_id: str) -> str:
     return content_key({"version": STAGE_VERSION, **{s: slices[s] for s in upstream}})
 
 
-def run_stage(exp: Experiment, arm: str, stage: str, out: Path, model: tuple[str, str],
-              timings: Timings | None = None) -> Path:
+def run_stage(
+    exp: Experiment, arm: str, stage: str, out: Path, model: tuple[str, str], timings: Timings | None = None
+) -> Path:
     """Run one stage of one arm unless its output is complete with the same key; return its dir."""
     stage_dir = out / arm / stage
     key = stage_key(exp, arm, stage, model[1])
@@ -84,8 +85,17 @@ def run_stage(exp: Experiment, arm: str, stage: str, out: Path, model: tuple[str
     t0 = time.perf_counter()
     with atomic_dir(stage_dir) as tmp:
         summary = STAGE_RUNNERS[stage](exp, arm, out, model, tmp)
-        write_manifest(tmp, {"stage": stage, "arm": arm, "key": key, "seed": exp.seed,
-                             "seconds": round(time.perf_counter() - t0, 2), **summary})
+        write_manifest(
+            tmp,
+            {
+                "stage": stage,
+                "arm": arm,
+                "key": key,
+                "seed": exp.seed,
+                "seconds": round(time.perf_counter() - t0, 2),
+                **summary,
+            },
+        )
     if timings is not None:
         timings.add(f"{arm} {stage}", time.perf_counter() - t0)
     return stage_dir
@@ -107,8 +117,16 @@ def _train(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pa
 def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path) -> dict:
     from xinstruct.evaluate.runner import evaluate
 
-    rows = evaluate(arm, out / arm / "train", Path(model[0]), exp.eval.tasks, exp.eval_languages,
-                    exp.eval.max_new_tokens, exp.eval.batch_size, tmp)
+    rows = evaluate(
+        arm,
+        out / arm / "train",
+        Path(model[0]),
+        exp.eval.tasks,
+        exp.eval_languages,
+        exp.eval.max_new_tokens,
+        exp.eval.batch_size,
+        tmp,
+    )
     return {"n_metrics": len(rows)}
 
 

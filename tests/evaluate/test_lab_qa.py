@@ -15,8 +15,12 @@ def test_scoring_separates_accuracy_fidelity_and_recall(tiny_lab_model):
     perfect = [r["answer"].upper() + "  " for r in rows]  # normalization: case, spaces
     metrics, _ = task.score(tiny_lab_model, "qaa", rows, perfect)
     assert metrics == {"accuracy": 1.0, "fidelity": 1.0, "value_recall": 1.0}
-    english = [world.translate(world.render("fact", {"attr": r["attr"], "name": r["id"].split("-")[0],
-                                                     "value": r["value"]}, "en"), "en") for r in rows]
+    english = [
+        world.translate(
+            world.render("fact", {"attr": r["attr"], "name": r["id"].split("-")[0], "value": r["value"]}, "en"), "en"
+        )
+        for r in rows
+    ]
     metrics, details = task.score(tiny_lab_model, "qaa", rows, english)  # right value, wrong language
     assert metrics == {"accuracy": 0.0, "fidelity": 0.0, "value_recall": 1.0}
     assert {d["detected_lang"] for d in details} == {"en"}
@@ -25,10 +29,12 @@ def test_scoring_separates_accuracy_fidelity_and_recall(tiny_lab_model):
 
 
 def test_evaluate_fixture_model(tiny_lab_model, tmp_path):
-    rows = evaluate("base", tiny_lab_model, tiny_lab_model, ["lab_qa"], ["en", "qac"], max_new_tokens=4,
-                    batch_size=7, out=tmp_path)
-    assert {(r["language"], r["metric"]) for r in rows} == {(lang, m) for lang in ("en", "qac")
-                                                            for m in ("accuracy", "fidelity", "value_recall")}
+    rows = evaluate(
+        "base", tiny_lab_model, tiny_lab_model, ["lab_qa"], ["en", "qac"], max_new_tokens=4, batch_size=7, out=tmp_path
+    )
+    assert {(r["language"], r["metric"]) for r in rows} == {
+        (lang, m) for lang in ("en", "qac") for m in ("accuracy", "fidelity", "value_recall")
+    }
     with open(tmp_path / "metrics.csv") as f:
         assert next(csv.reader(f)) == RESULT_COLUMNS
     n_lines = sum(1 for _ in open(tmp_path / "predictions.jsonl"))

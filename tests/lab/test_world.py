@@ -48,7 +48,11 @@ def test_languages_really_differ(world):
 
 
 def test_world_is_deterministic_and_seeded():
-    a, b, c = World(WorldConfig(seed=1, n_people=20)), World(WorldConfig(seed=1, n_people=20)), World(WorldConfig(seed=2, n_people=20))
+    a, b, c = (
+        World(WorldConfig(seed=1, n_people=20)),
+        World(WorldConfig(seed=1, n_people=20)),
+        World(WorldConfig(seed=2, n_people=20)),
+    )
     assert a.people == b.people and a.lexicons == b.lexicons
     assert a.people != c.people
     assert pretraining_documents(a, 0) == pretraining_documents(b, 0)
@@ -71,8 +75,7 @@ def test_translation_of_every_instruction_task(world):
     for ex in examples[:50]:
         out = translate_example(world, ex, "qab")
         assert out.lang == out.response_lang == "qab" and out.translated_from == ex.id
-        assert all(w in world.lexicons["qab"].values() or w in world.names
-                   for w in re.findall(r"\w+", out.response))
+        assert all(w in world.lexicons["qab"].values() or w in world.names for w in re.findall(r"\w+", out.response))
 
 
 def test_translate_rejects_non_lab_text(world):

@@ -14,8 +14,10 @@ def _pool(n: int) -> list[Example]:
 
 def _ctx(pool: list[Example], seed: int = 0) -> RecipeContext:
     def translate(examples, lang):
-        return [ex.translated(f"{ex.id}-{lang}", chat(f"[{lang}] {ex.prompt}", f"[{lang}] {ex.response}"), lang)
-                for ex in examples]
+        return [
+            ex.translated(f"{ex.id}-{lang}", chat(f"[{lang}] {ex.prompt}", f"[{lang}] {ex.response}"), lang)
+            for ex in examples
+        ]
 
     return RecipeContext(seed=seed, sources=lambda name: pool, translator=translate)
 
@@ -33,11 +35,13 @@ def test_the_papers_40_of_4640_spread_10_per_language():
 
 def test_one_percent_share_is_rounded():
     # 1% of 4,000 = 40 -> 10 each; 1% of 4,640 = 46.4 -> 46 -> 12, 12, 11, 11 (remainder to the first)
-    out = pinch.build(pinch.Params(source="s", n_examples=4000, share=0.01, languages=["de", "zh", "ru", "sw"]),
-                      _ctx(_pool(5000)))
+    out = pinch.build(
+        pinch.Params(source="s", n_examples=4000, share=0.01, languages=["de", "zh", "ru", "sw"]), _ctx(_pool(5000))
+    )
     assert _counts(out) == {"en": 3960, "de": 10, "zh": 10, "ru": 10, "sw": 10}
-    out = pinch.build(pinch.Params(source="s", n_examples=4640, share=0.01, languages=["de", "zh", "ru", "sw"]),
-                      _ctx(_pool(5000)))
+    out = pinch.build(
+        pinch.Params(source="s", n_examples=4640, share=0.01, languages=["de", "zh", "ru", "sw"]), _ctx(_pool(5000))
+    )
     assert _counts(out) == {"en": 4594, "de": 12, "zh": 12, "ru": 11, "sw": 11}
 
 
@@ -50,12 +54,15 @@ def test_share_xor_count():
         pinch.build(pinch.Params(source="s", n_examples=5, n_translated=6, languages=["de"]), _ctx(_pool(9)))
 
 
-@pytest.mark.parametrize(("n", "langs", "expected"), [
-    (40, ["a", "b", "c", "d"], [10, 10, 10, 10]),
-    (10, ["a", "b", "c"], [4, 3, 3]),  # the remainder goes to the first languages, in order
-    (2, ["a", "b", "c"], [1, 1, 0]),
-    (0, ["a"], [0]),
-])
+@pytest.mark.parametrize(
+    ("n", "langs", "expected"),
+    [
+        (40, ["a", "b", "c", "d"], [10, 10, 10, 10]),
+        (10, ["a", "b", "c"], [4, 3, 3]),  # the remainder goes to the first languages, in order
+        (2, ["a", "b", "c"], [1, 1, 0]),
+        (0, ["a"], [0]),
+    ],
+)
 def test_split_counts(n, langs, expected):
     assert list(pinch.split_counts(n, langs).values()) == expected
 

@@ -12,8 +12,13 @@ from xinstruct.train.trl_args import build_lora_config, build_sft_config
 @pytest.fixture(scope="module")
 def mixture(tmp_path_factory):
     path = tmp_path_factory.mktemp("mix") / "mixture.jsonl"
-    write_jsonl([Example(f"e{i}", chat(f"what is the city of bob{i}?", f"the city of bob{i} is rome."), "t", "en", "en")
-                 for i in range(16)], path)
+    write_jsonl(
+        [
+            Example(f"e{i}", chat(f"what is the city of bob{i}?", f"the city of bob{i} is rome."), "t", "en", "en")
+            for i in range(16)
+        ],
+        path,
+    )
     return path
 
 
@@ -40,10 +45,20 @@ def test_loss_is_on_the_response_only(mixture, tiny_lab_model):
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_lab_model)
     cfg = TrainConfig(method="full", epochs=1, batch_size=2, max_length=64)
-    ds = Dataset.from_list([{"prompt": [{"role": "user", "content": "what is the city of bob?"}],
-                             "completion": [{"role": "assistant", "content": "the city of bob is rome."}]}])
-    trainer = SFTTrainer(model=str(tiny_lab_model), args=build_sft_config(cfg, 0, "/tmp/xi-unused"),
-                         train_dataset=ds, processing_class=tokenizer)
+    ds = Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": "what is the city of bob?"}],
+                "completion": [{"role": "assistant", "content": "the city of bob is rome."}],
+            }
+        ]
+    )
+    trainer = SFTTrainer(
+        model=str(tiny_lab_model),
+        args=build_sft_config(cfg, 0, "/tmp/xi-unused"),
+        train_dataset=ds,
+        processing_class=tokenizer,
+    )
     batch = trainer.data_collator([trainer.train_dataset[0]])
     labels = batch["labels"][0]
     kept = tokenizer.decode(labels[labels != -100])

@@ -1,8 +1,8 @@
 """The one internal example schema every source is mapped to, and its JSONL form.
 
-    {"id": "lab-en-00017", "messages": [{"role": "user", "content": "what is the city of mitur?"},
-     {"role": "assistant", "content": "the city of mitur is delhi."}], "source": "lab",
-     "lang": "en", "response_lang": "en", "task": "ask_attr", "translated_from": null}
+{"id": "lab-en-00017", "messages": [{"role": "user", "content": "what is the city of mitur?"},
+ {"role": "assistant", "content": "the city of mitur is delhi."}], "source": "lab",
+ "lang": "en", "response_lang": "en", "task": "ask_attr", "translated_from": null}
 """
 
 from __future__ import annotations

@@ -8,8 +8,14 @@ from __future__ import annotations
 from xinstruct.progress import progress_bar
 
 
-def generate(model, tokenizer, prompts: list[list[dict[str, str]]], max_new_tokens: int, batch_size: int,
-             description: str = "generating") -> list[str]:
+def generate(
+    model,
+    tokenizer,
+    prompts: list[list[dict[str, str]]],
+    max_new_tokens: int,
+    batch_size: int,
+    description: str = "generating",
+) -> list[str]:
     """Greedy completions of chat `prompts` (lists of messages), in the same order."""
     import torch
 

@@ -29,17 +29,27 @@ def load_model(model_dir: Path, trust_remote_code: bool = False):
         from peft import PeftModel
 
         base = json.loads(adapter.read_text())["base_model_name_or_path"]
-        model = AutoModelForCausalLM.from_pretrained(base, use_safetensors=True, trust_remote_code=trust_remote_code,
-                                                     dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(
+            base, use_safetensors=True, trust_remote_code=trust_remote_code, dtype=torch.float32
+        )
         model = PeftModel.from_pretrained(model, model_dir).merge_and_unload()
     else:
-        model = AutoModelForCausalLM.from_pretrained(model_dir, use_safetensors=True,
-                                                     trust_remote_code=trust_remote_code, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(
+            model_dir, use_safetensors=True, trust_remote_code=trust_remote_code, dtype=torch.float32
+        )
     return model, tokenizer
 
 
-def evaluate(arm: str, model_dir: Path, task_model_dir: Path, tasks: list[str], languages: list[str],
-             max_new_tokens: int, batch_size: int, out: Path) -> list[dict]:
+def evaluate(
+    arm: str,
+    model_dir: Path,
+    task_model_dir: Path,
+    tasks: list[str],
+    languages: list[str],
+    max_new_tokens: int,
+    batch_size: int,
+    out: Path,
+) -> list[dict]:
     """Run `tasks` x `languages` on the model in `model_dir`; write predictions and metrics into `out`.
 
     `task_model_dir` is where tasks look for task data tied to a model (the lab world).
@@ -51,18 +61,44 @@ def evaluate(arm: str, model_dir: Path, task_model_dir: Path, tasks: list[str], 
             task = TASKS[task_name]
             for lang in languages:
                 examples = task.load(task_model_dir, lang)
-                predictions = generate(model, tokenizer, [ex["messages"] for ex in examples], max_new_tokens,
-                                       batch_size, description=f"{arm} {task_name} {lang}")
+                predictions = generate(
+                    model,
+                    tokenizer,
+                    [ex["messages"] for ex in examples],
+                    max_new_tokens,
+                    batch_size,
+                    description=f"{arm} {task_name} {lang}",
+                )
                 metrics, details = task.score(task_model_dir, lang, examples, predictions)
                 for ex, pred, detail in zip(examples, predictions, details, strict=True):
-                    pred_file.write(json.dumps({
-                        "arm": arm, "task": task_name, "language": lang, "id": ex["id"],
-                        "prompt": ex["messages"][-1]["content"], "prediction": pred,
-                        "reference": ex.get("answer"), **detail,
-                    }, ensure_ascii=False) + "\n")
+                    pred_file.write(
+                        json.dumps(
+                            {
+                                "arm": arm,
+                                "task": task_name,
+                                "language": lang,
+                                "id": ex["id"],
+                                "prompt": ex["messages"][-1]["content"],
+                                "prediction": pred,
+                                "reference": ex.get("answer"),
+                                **detail,
+                            },
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
                 for metric, value in metrics.items():
-                    rows_out.append({"arm": arm, "task": task_name, "language": lang, "metric": metric,
-                                     "value": round(value, 6), "n": len(examples), "task_version": task.version})
+                    rows_out.append(
+                        {
+                            "arm": arm,
+                            "task": task_name,
+                            "language": lang,
+                            "metric": metric,
+                            "value": round(value, 6),
+                            "n": len(examples),
+                            "task_version": task.version,
+                        }
+                    )
     write_results(rows_out, out / "metrics.csv")
     return rows_out
 

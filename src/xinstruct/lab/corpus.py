@@ -2,7 +2,7 @@
 
 Pretraining stands in for multilingual pretraining: every fact about every person in every
 language (biographies with shuffled fact order and varied templates), a few parallel
-sentences, and unanswered questions so question words are known. Instruction data is
+sentences, and questions (answered ones about train people only) so question words are known. Instruction data is
 English question/answer pairs about the *train* people; evaluation asks about held-out
 people, whose facts the model can only know from pretraining.
 """
@@ -14,9 +14,9 @@ import random
 from xinstruct.data.schema import Example, chat
 from xinstruct.lab.world import MONTHS, World
 
-# Weights of the statement templates in biographies: the canonical one (which answers use)
-# at 0.5, as in LAB-NOTES.md.
-_BIO_TEMPLATES = (("fact", 0.5), ("fact_has", 0.25), ("fact_inverse", 0.25))
+# Weights of the statement templates in biographies: the canonical one (which answers use) at
+# 0.7 (LAB-NOTES.md used 0.5; 0.7 recalls more within the CPU budget of this machine).
+_BIO_TEMPLATES = (("fact", 0.7), ("fact_has", 0.15), ("fact_inverse", 0.15))
 
 
 def pretraining_documents(world: World, epoch: int) -> list[str]:
@@ -30,7 +30,9 @@ def pretraining_documents(world: World, epoch: int) -> list[str]:
         for tag in tags:
             rng.shuffle(attrs)
             sentences = [
-                world.render(rng.choices(names, weights)[0], {"attr": a, "name": person.name, "value": person.facts[a]}, tag)
+                world.render(
+                    rng.choices(names, weights)[0], {"attr": a, "name": person.name, "value": person.facts[a]}, tag
+                )
                 for a in attrs
             ]
             docs.append(" ".join(sentences))
@@ -42,25 +44,30 @@ def pretraining_documents(world: World, epoch: int) -> list[str]:
             docs.append(" = ".join(pair))
     for _ in range(max(1, len(world.people) // 2)):
         tag = rng.choice(tags)
-        questions = [_random_question(world, rng, tag) for _ in range(5)]
-        docs.append(" ".join(questions))
+        docs.append(" ".join(_question_item(world, rng, tag) for _ in range(5)))
     rng.shuffle(docs)
     return docs
 
 
-def _random_question(world: World, rng: random.Random, tag: str) -> str:
+def _question_item(world: World, rng: random.Random, tag: str) -> str:
+    """A random question; about a train person, followed by its answer (web Q&A in every
+    language, so the base model can copy a question into an answer). Questions about held-out
+    people stay unanswered: their facts appear only in biographies."""
     a, b = rng.sample(world.people, 2)
     kind = rng.choice(("ask_attr", "ask_yesno", "ask_earlier", "ask_about"))
     attr = rng.choice(list(a.facts))
     slots = {"attr": attr, "name": a.name, "name2": b.name, "value": a.facts[attr]}
-    return world.render(kind, slots, tag)
+    question = world.render(kind, slots, tag)
+    if a.is_heldout or kind != "ask_attr":
+        return question
+    return question + " " + world.render("fact", slots, tag)
 
 
 def instruction_examples(world: World, heldout: bool = False) -> list[Example]:
     """The English instruction pool about train people (or held-out ones), deterministic.
 
-    Per person: every attribute question, one yes/no question per fact (true or false at
-    random), one description and up to two month comparisons.
+    Per person: every attribute question, two yes/no questions per fact (one true, one
+    false), one description and up to three month comparisons.
     """
     rng = random.Random(f"{world.config.seed}:instructions:{heldout}")
     people = world.heldout_people if heldout else world.train_people
@@ -74,16 +81,18 @@ def instruction_examples(world: World, heldout: bool = False) -> list[Example]:
             slots = {"attr": attr, "name": person.name, "value": value}
             add("ask_attr", world.render("ask_attr", slots, "en"), world.render("fact", slots, "en"))
         for attr, value in person.facts.items():
-            asked = value if rng.random() < 0.5 else rng.choice([v for v in _values(attr) if v != value])
-            q = world.render("ask_yesno", {"attr": attr, "name": person.name, "value": asked}, "en")
-            answer = "fact_yes" if asked == value else "fact_no"
-            add("ask_yesno", q, world.render(answer, {"attr": attr, "name": person.name, "value": value}, "en"))
+            wrong = rng.choice([v for v in _values(attr) if v != value])
+            for asked, answer in sorted(((value, "fact_yes"), (wrong, "fact_no")), key=lambda _: rng.random()):
+                q = world.render("ask_yesno", {"attr": attr, "name": person.name, "value": asked}, "en")
+                add("ask_yesno", q, world.render(answer, {"attr": attr, "name": person.name, "value": value}, "en"))
         facts = list(person.facts.items())[:3]
-        description = " ".join(world.render("fact", {"attr": a, "name": person.name, "value": v}, "en") for a, v in facts)
+        description = " ".join(
+            world.render("fact", {"attr": a, "name": person.name, "value": v}, "en") for a, v in facts
+        )
         add("ask_about", world.render("ask_about", {"name": person.name}, "en"), description)
         if "month" in person.facts:
             others = [p for p in people if p.facts.get("month") not in (None, person.facts["month"])]
-            for other in rng.sample(others, min(2, len(others))):
+            for other in rng.sample(others, min(3, len(others))):
                 first, second = (person, other) if rng.random() < 0.5 else (other, person)
                 earlier = min((first, second), key=lambda p: MONTHS.index(p.facts["month"]))
                 later = second if earlier is first else first
@@ -113,11 +122,13 @@ def qa_questions(world: World, lang: str) -> list[dict[str, str]]:
     for person in world.heldout_people:
         for attr, value in person.facts.items():
             slots = {"attr": attr, "name": person.name, "value": value}
-            rows.append({
-                "id": f"{person.name}-{attr}",
-                "question": world.render("ask_attr", slots, lang),
-                "answer": world.render("fact", slots, lang),
-                "value": value,
-                "attr": attr,
-            })
+            rows.append(
+                {
+                    "id": f"{person.name}-{attr}",
+                    "question": world.render("ask_attr", slots, lang),
+                    "answer": world.render("fact", slots, lang),
+                    "value": value,
+                    "attr": attr,
+                }
+            )
     return rows

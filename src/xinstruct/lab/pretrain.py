@@ -23,7 +23,7 @@ from xinstruct.artifacts import atomic_dir, content_key, is_complete, write_mani
 from xinstruct.lab.corpus import pretraining_documents
 from xinstruct.lab.world import World, WorldConfig
 
-LAB_VERSION = 1  # bump when the world, corpus or model code changes what gets built
+LAB_VERSION = 3  # bump when the world, corpus or model code changes what gets built
 
 MAX_POSITIONS = 512  # the lab model's context length
 SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]
@@ -32,7 +32,8 @@ SPECIAL_TOKENS = ["<|endoftext|>", "<|pad|>", "<|user|>", "<|assistant|>", "<|sy
 # text; `{% generation %}` marks what the assistant says (assistant-only loss in TRL).
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
-    "{% if message['role'] == 'assistant' %}<|assistant|>{% generation %} {{ message['content'] }}<|end|>{% endgeneration %}"
+    "{% if message['role'] == 'assistant' %}"
+    "<|assistant|>{% generation %} {{ message['content'] }}<|end|>{% endgeneration %}"
     "{% else %}<|{{ message['role'] }}|> {{ message['content'] }}<|end|>{% endif %}"
     "{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>{% endif %}"
@@ -136,7 +137,7 @@ def pretrain(world: World, tokenizer, cfg: PretrainConfig, out: Path) -> dict:
     losses = []
     with progress_bar() as bar:
         task = bar.add_task("lab pretraining", total=cfg.steps)
-        for step in range(cfg.steps):
+        for _ in range(cfg.steps):
             batch = next(batches)
             loss = model(input_ids=batch, labels=batch).loss
             loss.backward()

@@ -24,8 +24,20 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "colour": ("red", "blue", "green", "yellow", "black", "white", "purple", "orange"),
     "pet": ("cat", "dog", "horse", "rabbit", "parrot", "fish", "snake", "turtle"),
     "sport": ("tennis", "football", "chess", "golf", "boxing", "rowing", "skiing", "cycling"),
-    "month": ("january", "february", "march", "april", "may", "june", "july", "august",
-              "september", "october", "november", "december"),
+    "month": (
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ),
 }
 MONTHS = ATTRIBUTES["month"]
 
@@ -50,23 +62,27 @@ def _t(name: str, subj: str, verb: str, obj: str, end: str = ".", prefix: str = 
     return Template(name, tuple(subj.split()), tuple(verb.split()), tuple(obj.split()), end, tuple(prefix.split()))
 
 
-TEMPLATES: dict[str, Template] = {t.name: t for t in (
-    # statements (the canonical one is what answers use)
-    _t("fact", "the {attr} of {name}", "is", "{value}"),
-    _t("fact_has", "{name}", "has", "the {attr} {value}"),
-    _t("fact_inverse", "{value}", "is", "the {attr} of {name}"),
-    _t("fact_yes", "the {attr} of {name}", "is", "{value}", prefix="yes"),
-    _t("fact_no", "the {attr} of {name}", "is", "{value}", prefix="no"),
-    _t("earlier", "{name}", "is born", "earlier in the year than {name2}"),
-    # questions
-    _t("ask_attr", "what", "is", "the {attr} of {name}", end="?"),
-    _t("ask_yesno", "the {attr} of {name}", "is", "{value}", end="?"),
-    _t("ask_earlier", "who", "is born", "earlier in the year , {name} or {name2}", end="?"),
-    _t("ask_about", "you", "tell", "me about {name}", end="."),
-)}
+TEMPLATES: dict[str, Template] = {
+    t.name: t
+    for t in (
+        # statements (the canonical one is what answers use)
+        _t("fact", "the {attr} of {name}", "is", "{value}"),
+        _t("fact_has", "{name}", "has", "the {attr} {value}"),
+        _t("fact_inverse", "{value}", "is", "the {attr} of {name}"),
+        _t("fact_yes", "the {attr} of {name}", "is", "{value}", prefix="yes"),
+        _t("fact_no", "the {attr} of {name}", "is", "{value}", prefix="no"),
+        _t("earlier", "{name}", "is born", "earlier in the year than {name2}"),
+        # questions
+        _t("ask_attr", "what", "is", "the {attr} of {name}", end="?"),
+        _t("ask_yesno", "the {attr} of {name}", "is", "{value}", end="?"),
+        _t("ask_earlier", "who", "is born", "earlier in the year , {name} or {name2}", end="?"),
+        _t("ask_about", "you", "tell", "me about {name}", end="."),
+    )
+}
 
-FUNCTION_WORDS = sorted({w for t in TEMPLATES.values() for w in (*t.subj, *t.verb, *t.obj, *t.prefix)
-                         if not w.startswith("{") and w != ","})
+FUNCTION_WORDS = sorted(
+    {w for t in TEMPLATES.values() for w in (*t.subj, *t.verb, *t.obj, *t.prefix) if not w.startswith("{") and w != ","}
+)
 ENGLISH_WORDS = sorted(set(FUNCTION_WORDS) | set(ATTRIBUTES) | {v for vs in ATTRIBUTES.values() for v in vs})
 
 

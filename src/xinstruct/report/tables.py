@@ -33,8 +33,12 @@ def markdown_report(rows: list[dict], metric: str, title: str) -> str:
             if not arms:
                 continue
             n = {r["language"]: r["n"] for r in rows if r["task"] == task and r["metric"] == m}
-            lines += [f"## {task}: {m}", "", "| arm | " + " | ".join(f"{lang} (n={n[lang]})" for lang in langs)
-                      + " | avg non-en |", "|---" * (len(langs) + 2) + "|"]
+            lines += [
+                f"## {task}: {m}",
+                "",
+                "| arm | " + " | ".join(f"{lang} (n={n[lang]})" for lang in langs) + " | avg non-en |",
+                "|---" * (len(langs) + 2) + "|",
+            ]
             for arm, vals in zip(arms, values, strict=True):
                 non_en = _mean([v for lang, v in zip(langs, vals, strict=True) if lang != "en"])
                 lines.append(f"| {arm} | " + " | ".join(_fmt(v) for v in vals) + f" | {_fmt(non_en)} |")

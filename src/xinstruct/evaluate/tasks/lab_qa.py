@@ -58,11 +58,13 @@ class LabQA:
         per_example = []
         for row, pred in zip(rows, predictions, strict=True):
             forms = {world.lexicons[tag][row["value"]] for tag in world.lexicons}
-            per_example.append({
-                "correct": _normalize(pred) == _normalize(row["answer"]),
-                "value_recalled": bool(forms & set(_normalize(pred).split())),
-                "detected_lang": detect(pred),
-            })
+            per_example.append(
+                {
+                    "correct": _normalize(pred) == _normalize(row["answer"]),
+                    "value_recalled": bool(forms & set(_normalize(pred).split())),
+                    "detected_lang": detect(pred),
+                }
+            )
         n = len(rows)
         metrics = {
             "accuracy": sum(e["correct"] for e in per_example) / n,

@@ -1,0 +1,41 @@
+"""The demo from a cold cache, as a user runs it: the pinch effect must show (slow: minutes)."""
+
+import csv
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_shows_the_pinch_effect(tmp_path):
+    out = tmp_path / "demo"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xinstruct.cli",
+            "demo",
+            "--seed",
+            "0",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "where the time goes" in proc.stdout
+    with open(out / "results.csv") as f:
+        acc = {
+            (r["arm"], r["language"]): float(r["value"])
+            for r in csv.DictReader(f)
+            if r["task"] == "lab_qa" and r["metric"] == "accuracy"
+        }
+    non_en = ["qaa", "qab", "qac", "qad"]
+    gain = sum(acc["pinch", lang] - acc["english_only", lang] for lang in non_en) / len(non_en)
+    assert gain >= 0.15, acc
+    assert acc["pinch", "en"] >= acc["english_only", "en"] - 0.15, acc
