@@ -79,10 +79,49 @@ def run(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None
     _run(experiment, out, set, cache_dir, ("data", "train", "eval"), report=True)
 
 
-@app.command()
-def data(experiment: Path, out: Out, set: Sets = None) -> None:
-    """Build every arm's training mixture (DIR/<arm>/data/)."""
+data_app = typer.Typer(no_args_is_help=True, help="Data stage: build mixtures, check a source file, show a mixture.")
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("build")
+def data_build(experiment: Path, out: Out, set: Sets = None) -> None:
+    """Build every arm's training mixture (DIR/<arm>/data/) without training."""
     _run(experiment, out, set, None, ("data",), report=False)
+
+
+@data_app.command("check")
+def data_check(
+    path: Annotated[str, typer.Argument(help="Data file (JSON, JSONL, CSV, Parquet, .gz) or hub id.")],
+    format: Annotated[str, typer.Option("--format", help="alpaca | messages | sharegpt | prompt_completion")],
+    language: Annotated[str, typer.Option(help="BCP-47 tag of the data, or auto (detect).")] = "auto",
+    prompt_field: str = "prompt",
+    response_field: str = "completion",
+) -> None:
+    """Validate one source file as an experiment would read it; print counts, languages, lengths."""
+    from pydantic import ValidationError
+
+    from xinstruct.data.check import check_source, summary_table
+
+    try:
+        examples = check_source(path, format, language, prompt_field=prompt_field, response_field=response_field)
+    except XinstructError as e:
+        raise _fail(e) from None
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise _fail(XinstructError(f"--{err['loc'][0]}: {err['msg']} (got {err['input']!r})")) from None
+    console.print(summary_table(examples, path))
+
+
+@data_app.command("show")
+def data_show(arm_dir: Annotated[Path, typer.Argument(help="DIR/<arm> of an experiment.")], samples: int = 2) -> None:
+    """Print an arm's mixture manifest as tables, with a few examples per language."""
+    from xinstruct.data.show import show_mixture
+
+    try:
+        for renderable in show_mixture(arm_dir, samples):
+            console.print(renderable)
+    except XinstructError as e:
+        raise _fail(e) from None
 
 
 @app.command()

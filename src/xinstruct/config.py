@@ -27,6 +27,7 @@ def _check_lang(tag: str) -> str:
 
 
 Lang = Annotated[str, AfterValidator(_check_lang)]
+LangOrAuto = Annotated[str, AfterValidator(lambda tag: tag if tag == "auto" else _check_lang(tag))]
 
 
 class _Strict(BaseModel):
@@ -36,9 +37,15 @@ class _Strict(BaseModel):
 class SourceConfig(_Strict):
     """A named dataset."""
 
-    path: str = Field(description="File path, hub id, or 'lab' for the lab's instruction data.")
-    format: Literal["lab", "alpaca", "messages"] = Field(description="How examples are laid out in the file.")
-    language: Lang = Field("en", description="BCP-47 tag of the examples' language.")
+    path: str = Field(description="File path (JSON, JSONL, CSV, Parquet, optionally .gz), hub id, or 'lab'.")
+    format: Literal["lab", "alpaca", "messages", "sharegpt", "prompt_completion"] = Field(
+        description="How examples are laid out in the file."
+    )
+    language: LangOrAuto = Field("en", description="BCP-47 tag of the examples, or auto (lingua).")
+    split: str = Field("train", description="Split, for a hub dataset.")
+    prompt_field: str = Field("prompt", description="prompt_completion: the prompt's field.")
+    response_field: str = Field("completion", description="prompt_completion: the response's field.")
+    skip_invalid: bool = Field(False, description="Skip (and report) malformed or empty records instead of failing.")
 
 
 class DataConfig(_Strict):
@@ -91,7 +98,8 @@ class ReportConfig(_Strict):
 
 class LabWorld(_Strict):
     seed: int | None = Field(None, description="World seed; default: the experiment's seed.")
-    n_people: int = Field(200, ge=4)
+    n_people: int = Field(64, ge=4)
+    heldout_share: float = Field(0.3, gt=0, lt=1, description="Share of people kept out of tuning (asked by lab_qa).")
     languages: list[Lang] | None = Field(None, description="Lab languages; default: the experiment's.")
 
 
@@ -176,6 +184,7 @@ class Experiment(_Strict):
         return WorldConfig(
             seed=self.seed if w.seed is None else w.seed,
             n_people=w.n_people,
+            heldout_share=w.heldout_share,
             languages=tuple(w.languages or self.languages),
         )
 

@@ -9,7 +9,7 @@ from xinstruct.lab.world import ATTRIBUTES, ENGLISH_WORDS, TEMPLATES, World, Wor
 
 @pytest.fixture(scope="module")
 def world() -> World:
-    return World(WorldConfig(seed=3, n_people=40))
+    return World(WorldConfig(seed=3, n_people=40, heldout_share=0.5))
 
 
 def test_lexicons_are_bijective_and_disjoint(world):

@@ -28,7 +28,7 @@ def build_mixture(exp: Experiment, arm: str, out_dir: Path) -> dict:
 
     @cache
     def source(name: str) -> list[Example]:
-        return load_source(name, exp.data.sources[name], exp)
+        return load_source(name, exp.data.sources[name], exp.world_config(), exp.languages)
 
     ctx = RecipeContext(seed=exp.seed, sources=source, translator=make_translator(exp))
     examples = recipe.build(arm_cfg.recipe_params(), ctx)

@@ -2,7 +2,7 @@
 
 Pretraining stands in for multilingual pretraining: every fact about every person in every
 language (biographies with shuffled fact order and varied templates), a few parallel
-sentences, and questions (answered ones about train people only) so question words are known. Instruction data is
+sentences, and questions (most of them answered) so question words and answers are known. Instruction data is
 English question/answer pairs about the *train* people; evaluation asks about held-out
 people, whose facts the model can only know from pretraining.
 """
@@ -42,25 +42,36 @@ def pretraining_documents(world: World, epoch: int) -> list[str]:
             pair = [world.render("fact", slots, "en"), world.render("fact", slots, rng.choice(tags[1:]))]
             rng.shuffle(pair)
             docs.append(" = ".join(pair))
-    for _ in range(max(1, len(world.people) // 2)):
+    for _ in range(len(world.people)):
         tag = rng.choice(tags)
         docs.append(" ".join(_question_item(world, rng, tag) for _ in range(5)))
     rng.shuffle(docs)
     return docs
 
 
+# Kinds of question in Q&A documents, with weights.
+_QUESTION_KINDS = (("ask_attr", 4), ("ask_yesno", 2), ("ask_earlier", 1), ("ask_about", 1))
+
+
 def _question_item(world: World, rng: random.Random, tag: str) -> str:
-    """A random question; about a train person, followed by its answer (web Q&A in every
-    language, so the base model can copy a question into an answer). Questions about held-out
-    people stay unanswered: their facts appear only in biographies."""
+    """A random question, answered for attribute and yes/no questions (web Q&A in every
+    language). Without answered questions, tuning taught restating the question in English only;
+    with answers about train people only, the base learned *not* to answer about held-out
+    people (1-7% in text form). The answer sentence is the biographies' canonical one, and the
+    chat format stays unseen until tuning."""
     a, b = rng.sample(world.people, 2)
-    kind = rng.choice(("ask_attr", "ask_yesno", "ask_earlier", "ask_about"))
+    kinds, weights = zip(*_QUESTION_KINDS, strict=True)
+    kind = rng.choices(kinds, weights)[0]
     attr = rng.choice(list(a.facts))
-    slots = {"attr": attr, "name": a.name, "name2": b.name, "value": a.facts[attr]}
+    value = a.facts[attr]
+    if kind == "ask_yesno" and rng.random() < 0.5:
+        value = rng.choice([v for v in _values(attr) if v != a.facts[attr]])
+    slots = {"attr": attr, "name": a.name, "name2": b.name, "value": value}
     question = world.render(kind, slots, tag)
-    if a.is_heldout or kind != "ask_attr":
+    if kind not in ("ask_attr", "ask_yesno"):
         return question
-    return question + " " + world.render("fact", slots, tag)
+    answer = {"ask_attr": "fact", "ask_yesno": "fact_yes" if value == a.facts[attr] else "fact_no"}[kind]
+    return question + " " + world.render(answer, {**slots, "value": a.facts[attr]}, tag)
 
 
 def instruction_examples(world: World, heldout: bool = False) -> list[Example]:

@@ -92,10 +92,10 @@ class WorldConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     seed: int = Field(0, description="Seed for names, facts and lexicons.")
-    n_people: int = Field(200, ge=4, description="Number of people (entities) in the world.")
+    n_people: int = Field(64, ge=4, description="Number of people (entities) in the world.")
     min_attributes: int = Field(4, ge=1, le=6, description="Fewest attributes a person has.")
     languages: tuple[str, ...] = Field(("en", "qaa", "qab", "qac", "qad"), description="Lab languages in this world.")
-    heldout_share: float = Field(0.5, gt=0, lt=1, description="Share of people kept out of instruction tuning.")
+    heldout_share: float = Field(0.3, gt=0, lt=1, description="Share of people kept out of instruction tuning.")
 
 
 @dataclass(frozen=True)

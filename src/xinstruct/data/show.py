@@ -1,0 +1,43 @@
+"""`xinstruct data show DIR/ARM`: an arm's mixture manifest as tables, plus sample examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+from xinstruct.artifacts import read_manifest
+from xinstruct.data.mixture import MIXTURE
+from xinstruct.data.schema import read_jsonl
+from xinstruct.errors import XinstructError
+
+
+def show_mixture(arm_dir: Path, samples: int = 2) -> list:
+    data_dir = Path(arm_dir) / "data"
+    manifest = read_manifest(data_dir)
+    if manifest is None:
+        raise XinstructError(f"{data_dir}: no finished mixture here (run `xinstruct data build` first)")
+    out: list = [
+        f"[bold]{arm_dir}[/bold]: recipe {manifest['recipe']} {manifest['params']}, "
+        f"{manifest['n_examples']} examples, sha256 {manifest['mixture_sha256'][:12]}"
+    ]
+    for what, counts in manifest["counts"].items():
+        if not isinstance(counts, dict):
+            out.append(f"{what}: {counts}")
+            continue
+        table = Table(title=f"by {what}")
+        table.add_column(what)
+        table.add_column("examples", justify="right")
+        for key, n in counts.items():
+            table.add_row(key, str(n))
+        out.append(table)
+    shown: dict[str, int] = {}
+    table = Table(title="samples")
+    for column in ("lang", "prompt", "response"):
+        table.add_column(column, overflow="fold")
+    for ex in read_jsonl(data_dir / MIXTURE):
+        if shown.get(ex.lang, 0) < samples:
+            shown[ex.lang] = shown.get(ex.lang, 0) + 1
+            table.add_row(ex.lang, ex.prompt[:200], ex.response[:200])
+    out.append(table)
+    return out
