@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 from xinstruct.data.schema import Example, chat
-from xinstruct.lab.world import MONTHS, World
+from xinstruct.lab.world import ATTRIBUTES, MONTHS, World
 
 # Weights of the statement templates in biographies: the canonical one (which answers use) at
 # 0.7 (LAB-NOTES.md used 0.5; 0.7 recalls more within the CPU budget of this machine).
@@ -65,7 +65,7 @@ def _question_item(world: World, rng: random.Random, tag: str) -> str:
     attr = rng.choice(list(a.facts))
     value = a.facts[attr]
     if kind == "ask_yesno" and rng.random() < 0.5:
-        value = rng.choice([v for v in _values(attr) if v != a.facts[attr]])
+        value = rng.choice([v for v in ATTRIBUTES[attr] if v != a.facts[attr]])
     slots = {"attr": attr, "name": a.name, "name2": b.name, "value": value}
     question = world.render(kind, slots, tag)
     if kind not in ("ask_attr", "ask_yesno"):
@@ -92,7 +92,7 @@ def instruction_examples(world: World, heldout: bool = False) -> list[Example]:
             slots = {"attr": attr, "name": person.name, "value": value}
             add("ask_attr", world.render("ask_attr", slots, "en"), world.render("fact", slots, "en"))
         for attr, value in person.facts.items():
-            wrong = rng.choice([v for v in _values(attr) if v != value])
+            wrong = rng.choice([v for v in ATTRIBUTES[attr] if v != value])
             for asked, answer in sorted(((value, "fact_yes"), (wrong, "fact_no")), key=lambda _: rng.random()):
                 q = world.render("ask_yesno", {"attr": attr, "name": person.name, "value": asked}, "en")
                 add("ask_yesno", q, world.render(answer, {"attr": attr, "name": person.name, "value": value}, "en"))
@@ -113,12 +113,6 @@ def instruction_examples(world: World, heldout: bool = False) -> list[Example]:
                     world.render("earlier", {"name": earlier.name, "name2": later.name}, "en"),
                 )
     return out
-
-
-def _values(attr: str) -> tuple[str, ...]:
-    from xinstruct.lab.world import ATTRIBUTES
-
-    return ATTRIBUTES[attr]
 
 
 def translate_example(world: World, example: Example, lang: str) -> Example:
