@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from xinstruct.errors import ConfigError
 from xinstruct.lab.pretrain import PretrainConfig
+from xinstruct.lab.world import WorldConfig
 
 
 def _check_lang(tag: str) -> str:
@@ -98,8 +99,13 @@ class ReportConfig(_Strict):
 
 class LabWorld(_Strict):
     seed: int | None = Field(None, description="World seed; default: the experiment's seed.")
-    n_people: int = Field(64, ge=4)
-    heldout_share: float = Field(0.3, gt=0, lt=1, description="Share of people kept out of tuning (asked by lab_qa).")
+    n_people: int = Field(WorldConfig.model_fields["n_people"].default, ge=4)
+    heldout_share: float = Field(
+        WorldConfig.model_fields["heldout_share"].default,
+        gt=0,
+        lt=1,
+        description="Share of people kept out of tuning (asked by lab_qa).",
+    )
     languages: list[Lang] | None = Field(None, description="Lab languages; default: the experiment's.")
 
 
@@ -177,9 +183,7 @@ class Experiment(_Strict):
     def eval_languages(self) -> list[str]:
         return self.eval.languages or self.languages
 
-    def world_config(self):
-        from xinstruct.lab.world import WorldConfig
-
+    def world_config(self) -> WorldConfig:
         w = self.lab.world
         return WorldConfig(
             seed=self.seed if w.seed is None else w.seed,

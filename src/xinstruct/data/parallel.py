@@ -12,13 +12,13 @@ Misaligned inputs (line counts that differ, empty lines on one side) are errors 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import langcodes
 
+from xinstruct.data.readers import read_records, read_text
 from xinstruct.errors import DataError
 
 
@@ -32,12 +32,7 @@ class Pair:
 
 
 def _lines(path: Path) -> list[str]:
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    return read_text(Path(path)).splitlines()
 
 
 def _pairs(
@@ -82,16 +77,10 @@ def read_jsonl_pairs(
     path: Path, source_lang: str, target_lang: str, source_field: str = "source", target_field: str = "target"
 ) -> list[Pair]:
     sources, targets = [], []
-    for i, line in enumerate(_lines(Path(path)), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{i}: invalid JSON: {e.msg}") from None
+    for row, where in read_records(Path(path)):
         for key in (source_field, target_field):
-            if not isinstance(row, dict) or not isinstance(row.get(key), str):
-                raise DataError(f"{path}:{i}: missing text field {key!r}")
+            if not isinstance(row.get(key), str):
+                raise DataError(f"{where}: missing text field {key!r}")
         sources.append(row[source_field])
         targets.append(row[target_field])
     return _pairs(sources, targets, (str(path), str(path)), (source_lang, target_lang), Path(path).stem)

@@ -36,7 +36,7 @@ def read_records(path: str | Path, split: str = "train", on_error=None) -> Itera
     if kind == "parquet":
         yield from _read_parquet(path)
         return
-    text = _read_text(path, compressed)
+    text = read_text(path)
     if kind == "csv":
         yield from _read_csv(path, text)
     elif kind == "json" or (kind != "jsonl" and text.lstrip().startswith("[")):
@@ -45,7 +45,12 @@ def read_records(path: str | Path, split: str = "train", on_error=None) -> Itera
         yield from _read_jsonl(path, text, on_error)
 
 
-def _read_text(path: Path, compressed: bool) -> str:
+def read_text(path: Path) -> str:
+    """A UTF-8 file's text (gunzipped when it ends in .gz); DataError naming the line otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    compressed = path.suffix.lower() == ".gz"
     try:
         raw = gzip.decompress(path.read_bytes()) if compressed else path.read_bytes()
     except (OSError, EOFError) as e:

@@ -65,7 +65,7 @@ def _question_item(world: World, rng: random.Random, tag: str) -> str:
     attr = rng.choice(list(a.facts))
     value = a.facts[attr]
     if kind == "ask_yesno" and rng.random() < 0.5:
-        value = rng.choice([v for v in ATTRIBUTES[attr] if v != a.facts[attr]])
+        value = _other_value(rng, attr, a.facts[attr])
     slots = {"attr": attr, "name": a.name, "name2": b.name, "value": value}
     question = world.render(kind, slots, tag)
     if kind not in ("ask_attr", "ask_yesno"):
@@ -92,7 +92,7 @@ def instruction_examples(world: World, heldout: bool = False) -> list[Example]:
             slots = {"attr": attr, "name": person.name, "value": value}
             add("ask_attr", world.render("ask_attr", slots, "en"), world.render("fact", slots, "en"))
         for attr, value in person.facts.items():
-            wrong = rng.choice([v for v in ATTRIBUTES[attr] if v != value])
+            wrong = _other_value(rng, attr, value)
             for asked, answer in sorted(((value, "fact_yes"), (wrong, "fact_no")), key=lambda _: rng.random()):
                 q = world.render("ask_yesno", {"attr": attr, "name": person.name, "value": asked}, "en")
                 add("ask_yesno", q, world.render(answer, {"attr": attr, "name": person.name, "value": value}, "en"))
@@ -113,6 +113,11 @@ def instruction_examples(world: World, heldout: bool = False) -> list[Example]:
                     world.render("earlier", {"name": earlier.name, "name2": later.name}, "en"),
                 )
     return out
+
+
+def _other_value(rng: random.Random, attr: str, value: str) -> str:
+    """A value of `attr` other than `value` (the false option of a yes/no question)."""
+    return rng.choice([v for v in ATTRIBUTES[attr] if v != value])
 
 
 def translate_example(world: World, example: Example, lang: str) -> Example:
