@@ -68,7 +68,7 @@ def test_stage_alone_needs_its_upstream(tiny_experiment_file, tmp_path, cache_di
         capture_output=True,
         text=True,
     )
-    assert proc.returncode == 2 and "run `xinstruct data` first" in proc.stderr
+    assert proc.returncode == 2 and "run `xinstruct data build` first" in proc.stderr
 
 
 def test_killed_stage_leaves_nothing_that_looks_finished(tiny_experiment, tmp_path, monkeypatch):

@@ -126,7 +126,7 @@ def data_show(arm_dir: Annotated[Path, typer.Argument(help="DIR/<arm> of an expe
 
 @app.command()
 def train(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
-    """Fine-tune the model on every arm's mixture (needs `xinstruct data` first)."""
+    """Fine-tune the model on every arm's mixture (needs `xinstruct data build` first)."""
     _run(experiment, out, set, cache_dir, ("train",), report=False)
 
 

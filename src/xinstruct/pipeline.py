@@ -80,7 +80,8 @@ def run_stage(
     if stage != "data":
         upstream = STAGES[STAGES.index(stage) - 1]
         if not is_complete(out / arm / upstream, stage_key(exp, arm, upstream, model[1])):
-            raise XinstructError(f"{out / arm / upstream}: missing or out of date; run `xinstruct {upstream}` first")
+            command = "data build" if upstream == "data" else upstream
+            raise XinstructError(f"{out / arm / upstream}: missing or out of date; run `xinstruct {command}` first")
     console.print(f"[bold]{arm}/{stage}[/bold]: running")
     t0 = time.perf_counter()
     with atomic_dir(stage_dir) as tmp:
