@@ -1,7 +1,8 @@
-"""One look for progress bars across stages (rich, with rate and time left)."""
+"""One look for progress bars and warnings across stages (rich)."""
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
@@ -14,3 +15,8 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         transient=False,
     )
+
+
+def warn(message: str) -> None:
+    """Warnings go to stderr unwrapped, so a long path stays one greppable line."""
+    Console(stderr=True, soft_wrap=True).print(f"[yellow]warning:[/yellow] {message}", highlight=False)

@@ -18,6 +18,7 @@ from xinstruct.config import SourceConfig
 from xinstruct.data.readers import read_records
 from xinstruct.data.schema import Example, chat
 from xinstruct.errors import DataError
+from xinstruct.progress import warn
 
 _SHAREGPT_ROLES = {
     "human": "user",
@@ -60,16 +61,10 @@ def load_source(name: str, cfg: SourceConfig, world_config=None, languages: list
                 raise DataError(f"{where}: language: auto could not tell the language of this example")
         examples.append(Example(uid, messages, name, lang, lang))
     if skipped:
-        _warn(f"{cfg.path}: skipped {len(skipped)} invalid records (skip_invalid: true); first: {skipped[0]}")
+        warn(f"{cfg.path}: skipped {len(skipped)} invalid records (skip_invalid: true); first: {skipped[0]}")
     if not examples:
         raise DataError(f"{cfg.path}: no examples")
     return examples
-
-
-def _warn(message: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(f"[yellow]warning:[/yellow] {message}", highlight=False)
 
 
 def _text(row: dict, key: str, where: str, allow_empty: bool = False) -> str:
