@@ -28,7 +28,8 @@ err_console = Console(stderr=True)
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory of the experiment.")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a field, e.g. --set train.lr=1e-4.")]
 CacheDir = Annotated[
-    Path | None, typer.Option(help="Cache for lab base models [env XINSTRUCT_CACHE, default ~/.cache/xinstruct].")
+    Path | None,
+    typer.Option(help="Cache for lab base models and translations [env XINSTRUCT_CACHE, default ~/.cache/xinstruct]."),
 ]
 
 
@@ -84,9 +85,9 @@ app.add_typer(data_app, name="data")
 
 
 @data_app.command("build")
-def data_build(experiment: Path, out: Out, set: Sets = None) -> None:
+def data_build(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
     """Build every arm's training mixture (DIR/<arm>/data/) without training."""
-    _run(experiment, out, set, None, ("data",), report=False)
+    _run(experiment, out, set, cache_dir, ("data",), report=False)
 
 
 @data_app.command("check")
@@ -110,6 +111,66 @@ def data_check(
         err = e.errors()[0]
         raise _fail(XinstructError(f"--{err['loc'][0]}: {err['msg']} (got {err['input']!r})")) from None
     console.print(summary_table(examples, path))
+
+
+@data_app.command("translate")
+def data_translate(
+    input: Annotated[str, typer.Argument(help="Data file (JSON, JSONL, CSV, Parquet, .gz), hub id, or 'lab'.")],
+    format: Annotated[str, typer.Option("--format", help="lab | alpaca | messages | sharegpt | prompt_completion")],
+    to: Annotated[str, typer.Option("--to", help="Target languages, comma-separated BCP-47 tags, e.g. de,zh.")],
+    from_: Annotated[str, typer.Option("--from", help="BCP-47 tag of the input, or auto (detect).")] = "en",
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Experiment file whose data.translator to use (flags override).")
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option(help="lab | hf | openai (default: --config's, else from --base-url/--model, else lab)."),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="hf: hub id, dir, {src}/{tgt} pattern; openai: model.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="openai: the endpoint, e.g. http://localhost:8000/v1.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Segments per model call / cache commit.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output JSONL (default: ./<input>.<tags>.jsonl).")
+    ] = None,
+    cache: Annotated[
+        Path | None, typer.Option(help="SQLite translation cache (default: <cache dir>/translations.sqlite).")
+    ] = None,
+    cache_dir: CacheDir = None,
+    prompt_field: str = "prompt",
+    response_field: str = "completion",
+    skip_invalid: bool = False,
+) -> None:
+    """Translate every example of a source file into each target language; write them as internal JSONL."""
+    from xinstruct.data.translate import make_translator
+    from xinstruct.data.translate.run import (
+        default_out,
+        parse_targets,
+        summary_table,
+        translate_file,
+        translator_config,
+    )
+
+    try:
+        targets = parse_targets(to)
+        exp = None
+        if config is not None:
+            from xinstruct.config import load_experiment
+
+            exp = load_experiment(config)
+        cfg = translator_config(
+            exp.data.translator if exp else None,
+            backend=backend, model=model, base_url=base_url, batch_size=batch_size, cache=cache,
+        )  # fmt: skip
+        world = exp.world_config() if exp else None
+        with make_translator(cfg, _cache_dir(cache_dir), world) as translator:
+            summary = translate_file(
+                input, format, targets, translator, out or default_out(input, targets), from_, world,
+                exp.languages if exp else None,
+                prompt_field=prompt_field, response_field=response_field, skip_invalid=skip_invalid,
+            )  # fmt: skip
+    except XinstructError as e:
+        raise _fail(e) from None
+    console.print(summary_table(summary))
 
 
 @data_app.command("show")

@@ -39,19 +39,100 @@ class SourceConfig(_Strict):
     """A named dataset."""
 
     path: str = Field(description="File path (JSON, JSONL, CSV, Parquet, optionally .gz), hub id, or 'lab'.")
-    format: Literal["lab", "alpaca", "messages", "sharegpt", "prompt_completion"] = Field(
-        description="How examples are laid out in the file."
+    format: Literal["lab", "alpaca", "messages", "sharegpt", "prompt_completion", "parallel", "records"] = Field(
+        description="How examples are laid out: an instruction format, a parallel corpus, or raw task records."
     )
-    language: LangOrAuto = Field("en", description="BCP-47 tag of the examples, or auto (lingua).")
+    language: LangOrAuto = Field(
+        "en", description="BCP-47 tag of the examples (parallel: of the source side), or auto."
+    )
     split: str = Field("train", description="Split, for a hub dataset.")
     prompt_field: str = Field("prompt", description="prompt_completion: the prompt's field.")
     response_field: str = Field("completion", description="prompt_completion: the response's field.")
     skip_invalid: bool = Field(False, description="Skip (and report) malformed or empty records instead of failing.")
+    task: str | None = Field(None, description="Task cluster of the source's examples (records: required).")
+    layout: Literal["files", "tsv", "jsonl", "per_language"] | None = Field(
+        None,
+        description="parallel: two aligned files, a TSV, a JSONL of pairs, or a directory of one file per language.",
+    )
+    target_path: str | None = Field(None, description="parallel, layout files: the target-side file.")
+    target_language: Lang | None = Field(None, description="parallel (files, tsv, jsonl): language of the target side.")
+    source_field: str = Field("source", description="parallel, layout jsonl: the source text's field.")
+    target_field: str = Field("target", description="parallel, layout jsonl: the target text's field.")
+
+    @model_validator(mode="after")
+    def _format_fields(self) -> SourceConfig:
+        if self.format == "parallel":
+            if self.layout is None:
+                raise ValueError("a parallel source needs `layout`: files, tsv, jsonl or per_language")
+            if self.layout == "files" and self.target_path is None:
+                raise ValueError("layout files needs `target_path` (the aligned target-side file)")
+            if self.layout != "per_language" and (self.target_language is None or self.language == "auto"):
+                raise ValueError(f"layout {self.layout} needs `language` and `target_language` (BCP-47 tags)")
+        elif self.layout is not None or self.target_path is not None:
+            raise ValueError("`layout` and `target_path` apply to format: parallel only")
+        if self.format == "records" and self.task is None:
+            raise ValueError("a records source needs `task` (its task cluster, e.g. nli)")
+        return self
+
+
+class TranslatorConfig(_Strict):
+    """Where translations come from: the lab's exact translator, an HF seq2seq MT model, or a chat endpoint.
+
+    A plain string is the short form: `translator: lab` is `translator: {backend: lab}`.
+    """
+
+    backend: Literal["lab", "hf", "openai"] = Field(
+        "lab", description="lab (exact, English lab text only) | hf (Marian, NLLB, M2M100) | openai (chat endpoint)."
+    )
+    model: str | None = Field(
+        None,
+        description="hf: hub id or local dir, may be a pattern like Helsinki-NLP/opus-mt-{src}-{tgt}; "
+        "openai: the served model's name.",
+    )
+    batch_size: int = Field(16, ge=1, description="Segments per model call (hf) or per cache commit (openai).")
+    max_length: int = Field(256, ge=8, description="hf only: tokens per input (longer ones are truncated) and output.")
+    num_beams: int = Field(1, ge=1, description="hf only: 1 = greedy decoding, more = beam search.")
+    base_url: str | None = Field(None, description="openai only (required): e.g. http://localhost:8000/v1.")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="openai only: NAME of the environment variable holding the API key."
+    )
+    max_retries: int = Field(5, ge=0, description="openai only: retries of 429/5xx/connection errors, with backoff.")
+    timeout: float = Field(120.0, gt=0, description="openai only: seconds per request.")
+    cache: str | None = Field(None, description="SQLite translation cache; default <cache_dir>/translations.sqlite.")
+    trust_remote_code: bool = Field(False, description="hf only: run model code from the hub; only if you trust it.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"backend": data}
+        if isinstance(data, dict):
+            env = data.get("api_key_env")
+            if isinstance(env, str) and not (env.isascii() and env.isidentifier()):
+                # never echo the value: it may be the key itself
+                raise ValueError(
+                    "api_key_env must be the NAME of an environment variable holding the key (e.g. OPENAI_API_KEY), "
+                    "not the key itself"
+                )
+        return data
+
+    @model_validator(mode="after")
+    def _required(self) -> TranslatorConfig:
+        if self.backend in ("hf", "openai") and not self.model:
+            example = "Helsinki-NLP/opus-mt-{src}-{tgt}" if self.backend == "hf" else "the served model's name"
+            raise ValueError(f"backend {self.backend!r} needs `model` (e.g. {example})")
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("backend 'openai' needs `base_url` (e.g. http://localhost:8000/v1)")
+        return self
 
 
 class DataConfig(_Strict):
     sources: dict[str, SourceConfig] = Field(description="Named datasets the arms' recipes draw from.")
-    translator: Literal["lab"] = Field("lab", description="Where translations come from when a recipe needs them.")
+    translator: TranslatorConfig = Field(
+        TranslatorConfig(), description="Where translations come from when a recipe needs them (see TranslatorConfig)."
+    )
+    decontaminate: bool = Field(False, description="Drop training examples that overlap an evaluation set.")
+    contamination_ngram: int = Field(8, ge=1, description="Word n-gram length of the contamination check.")
 
 
 class TrainConfig(_Strict):
@@ -168,12 +249,27 @@ class Experiment(_Strict):
     report: ReportConfig = ReportConfig()
     lab: LabConfig = LabConfig()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_sweeps(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and isinstance(raw.get("arms"), dict):
+            from xinstruct.recipes.languages_sweep import expand_arms
+
+            raw = {**raw, "arms": expand_arms(raw["arms"])}
+        return raw
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Experiment:
         for arm_name, arm in self.arms.items():
-            source = arm.params.get("source")
-            if source is not None and source not in self.data.sources:
-                raise ValueError(f"arm {arm_name!r}: unknown source {source!r}; sources: {sorted(self.data.sources)}")
+            params = arm.params
+            names = [params.get(key) for key in ("source", "parallel", "ctd", "lud")] + list(
+                params.get("sources") or []
+            )
+            for source in names:
+                if isinstance(source, str) and source not in self.data.sources:
+                    raise ValueError(
+                        f"arm {arm_name!r}: unknown source {source!r}; sources: {sorted(self.data.sources)}"
+                    )
         return self
 
     def arm_train(self, arm: str) -> TrainConfig:

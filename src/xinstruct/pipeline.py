@@ -20,7 +20,7 @@ from xinstruct.artifacts import atomic_dir, content_key, is_complete, read_manif
 from xinstruct.config import Experiment
 from xinstruct.errors import XinstructError
 
-STAGE_VERSION = 1
+STAGE_VERSION = 2
 STAGES = ("data", "train", "eval")
 console = Console(stderr=True)
 
@@ -56,8 +56,9 @@ def stage_key(exp: Experiment, arm: str, stage: str, model_id: str) -> str:
         "data": {
             "recipe": exp.arms[arm].recipe,
             "params": exp.arms[arm].params,
-            "sources": {k: v.model_dump() for k, v in exp.data.sources.items()},
-            "translator": exp.data.translator,
+            "data": exp.data.model_dump(),
+            "eval_sets": [exp.eval.tasks, exp.eval_languages] if exp.data.decontaminate else None,
+            "tokenizer": [exp.model, exp.lab.pretrain.vocab_size],  # length statistics in tokens
             "seed": exp.seed,
             "world": exp.world_config().model_dump(),
         },
@@ -69,7 +70,13 @@ def stage_key(exp: Experiment, arm: str, stage: str, model_id: str) -> str:
 
 
 def run_stage(
-    exp: Experiment, arm: str, stage: str, out: Path, model: tuple[str, str], timings: Timings | None = None
+    exp: Experiment,
+    arm: str,
+    stage: str,
+    out: Path,
+    model: tuple[str, str],
+    cache_dir: Path,
+    timings: Timings | None = None,
 ) -> Path:
     """Run one stage of one arm unless its output is complete with the same key; return its dir."""
     stage_dir = out / arm / stage
@@ -85,7 +92,7 @@ def run_stage(
     console.print(f"[bold]{arm}/{stage}[/bold]: running")
     t0 = time.perf_counter()
     with atomic_dir(stage_dir) as tmp:
-        summary = STAGE_RUNNERS[stage](exp, arm, out, model, tmp)
+        summary = STAGE_RUNNERS[stage](exp, arm, out, model, tmp, cache_dir)
         write_manifest(
             tmp,
             {
@@ -102,20 +109,20 @@ def run_stage(
     return stage_dir
 
 
-def _data(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path) -> dict:
+def _data(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path, cache_dir: Path) -> dict:
     from xinstruct.data.mixture import build_mixture
 
-    return build_mixture(exp, arm, tmp)
+    return build_mixture(exp, arm, tmp, cache_dir)
 
 
-def _train(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path) -> dict:
+def _train(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path, cache_dir: Path) -> dict:
     from xinstruct.data.mixture import MIXTURE
     from xinstruct.train.sft import train
 
     return train(model[0], out / arm / "data" / MIXTURE, exp.arm_train(arm), exp.seed, tmp)
 
 
-def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path) -> dict:
+def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path, cache_dir: Path) -> dict:
     from xinstruct.evaluate.runner import evaluate
 
     rows = evaluate(
@@ -140,7 +147,7 @@ def run(exp: Experiment, out: Path, cache_dir: Path, stages: tuple[str, ...] = S
     model = resolve_model(exp, cache_dir, timings) if set(stages) & {"train", "eval"} else ("", "")
     for arm in exp.arms:
         for stage in stages:
-            run_stage(exp, arm, stage, out, model, timings)
+            run_stage(exp, arm, stage, out, model, cache_dir, timings)
     if report:
         from xinstruct.report.build import make_report
 

@@ -2,10 +2,12 @@ import re
 
 import pytest
 
+from tests.stubs import tag_translator
 from xinstruct.data.schema import Example, chat
 from xinstruct.errors import DataError
 from xinstruct.recipes import RECIPES, monolingual, pinch
 from xinstruct.recipes.context import RecipeContext
+from xinstruct.recipes.counts import split_counts
 
 
 def _pool(n: int) -> list[Example]:
@@ -13,13 +15,7 @@ def _pool(n: int) -> list[Example]:
 
 
 def _ctx(pool: list[Example], seed: int = 0) -> RecipeContext:
-    def translate(examples, lang):
-        return [
-            ex.translated(f"{ex.id}-{lang}", chat(f"[{lang}] {ex.prompt}", f"[{lang}] {ex.response}"), lang)
-            for ex in examples
-        ]
-
-    return RecipeContext(seed=seed, sources=lambda name: pool, translator=translate)
+    return RecipeContext(seed=seed, sources=lambda name: pool, translator=tag_translator())
 
 
 def _counts(out):
@@ -64,7 +60,7 @@ def test_share_xor_count():
     ],
 )
 def test_split_counts(n, langs, expected):
-    assert list(pinch.split_counts(n, langs).values()) == expected
+    assert list(split_counts(n, langs).values()) == expected
 
 
 def test_rounding_is_pythons_round():
@@ -97,7 +93,7 @@ def test_monolingual_sample_and_size_errors():
 
 
 def test_recipes_are_listed_by_hand_and_name_their_paper():
-    assert set(RECIPES) == {"monolingual", "pinch"}
+    assert set(RECIPES) == {"monolingual", "pinch", "languages_sweep", "translation_demos", "crossin", "templates"}
     for module in RECIPES.values():
         assert callable(module.build) and issubclass(module.Params, object)
         assert re.search(r"20[12][0-9]", module.__doc__), module.__name__  # the paper's year is cited

@@ -1,6 +1,6 @@
 """Read records (dicts) from a data file or a hub dataset, each with where it came from.
 
-Files: JSON (a list of objects), JSONL, CSV, Parquet; any of them may be gzip-compressed
+Files: JSON (a list of objects), JSONL, CSV, TSV (header row, no quoting), Parquet; any of them may be gzip-compressed
 (`.gz`). A path that does not exist and looks like `org/name` is loaded from the hub with
 `datasets` (there it needs network access or the local HF cache). Every error names the file
 and the line (JSONL, JSON) or row (CSV, Parquet) with what was expected.
@@ -15,6 +15,8 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+
+import orjson
 
 from xinstruct.errors import DataError
 
@@ -36,13 +38,28 @@ def read_records(path: str | Path, split: str = "train", on_error=None) -> Itera
     if kind == "parquet":
         yield from _read_parquet(path)
         return
+    if kind == "jsonl" or (kind not in ("csv", "tsv", "json") and not _starts_with_bracket(path)):
+        yield from _read_jsonl(path, on_error)  # streamed: a million-line file never sits in memory twice
+        return
     text = read_text(path)
     if kind == "csv":
         yield from _read_csv(path, text)
-    elif kind == "json" or (kind != "jsonl" and text.lstrip().startswith("[")):
-        yield from _read_json(path, text)
+    elif kind == "tsv":
+        yield from _read_csv(path, text, delimiter="\t")
     else:
-        yield from _read_jsonl(path, text, on_error)
+        yield from _read_json(path, text)
+
+
+def _open_binary(path: Path):
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+
+
+def _starts_with_bracket(path: Path) -> bool:
+    try:
+        with _open_binary(path) as f:
+            return f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: not a readable file ({e})") from None
 
 
 def read_text(path: Path) -> str:
@@ -64,19 +81,33 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def _read_jsonl(path: Path, text: str, on_error=None) -> Iterator[Record]:
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            error = DataError(f"{path}:{lineno}: invalid JSON: {e.msg} (column {e.colno})")
-            if on_error is None:
-                raise error from None
-            on_error(str(error))
-            continue
-        yield _object(row, f"{path}:{lineno}")
+def _read_jsonl(path: Path, on_error=None) -> Iterator[Record]:
+    prefix = f"{path}:"  # the hot loop below runs a million times for a big file: keep it lean
+    try:
+        with _open_binary(path) as f:
+            for lineno, raw in enumerate(f, 1):
+                if raw.isspace():
+                    continue
+                try:
+                    line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    raise DataError(
+                        f"{path}:{lineno}: not UTF-8 text (byte {e.start} of the line: {e.reason}); "
+                        "convert the file to UTF-8"
+                    ) from None
+                try:
+                    row = orjson.loads(line)
+                except orjson.JSONDecodeError as e:
+                    error = DataError(f"{path}:{lineno}: invalid JSON: {e.msg} (column {e.colno})")
+                    if on_error is None:
+                        raise error from None
+                    on_error(str(error))
+                    continue
+                if type(row) is not dict:
+                    raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+                yield row, prefix + str(lineno)
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: not a readable file ({e})") from None
 
 
 def _read_json(path: Path, text: str) -> Iterator[Record]:
@@ -92,11 +123,15 @@ def _read_json(path: Path, text: str) -> Iterator[Record]:
         yield _object(item, f"{path}: item {i}")
 
 
-def _read_csv(path: Path, text: str) -> Iterator[Record]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+def _read_csv(path: Path, text: str, delimiter: str = ",") -> Iterator[Record]:
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL  # TSV corpora quote nothing
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
     for row in reader:
         if None in row:
             raise DataError(f"{path}:{reader.line_num}: more cells than the {len(reader.fieldnames)} header columns")
+        if None in row.values():
+            missing = [k for k, v in row.items() if v is None]
+            raise DataError(f"{path}:{reader.line_num}: fewer cells than the header; no value for {missing}")
         yield row, f"{path}:{reader.line_num}"
 
 

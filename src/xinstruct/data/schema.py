@@ -7,13 +7,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import orjson
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)  # slots, not frozen: a million examples load in seconds and fit in memory
 class Example:
     """One instruction example: chat messages plus the metadata recipes and reports need."""
 
@@ -34,9 +35,7 @@ class Example:
         return self.messages[-1]["content"]
 
     def to_json(self) -> str:
-        row = asdict(self)
-        row["messages"] = list(self.messages)
-        return json.dumps(row, ensure_ascii=False, sort_keys=True)
+        return orjson.dumps(self, option=orjson.OPT_SORT_KEYS).decode()  # dataclasses natively, tuples as lists
 
     @classmethod
     def from_dict(cls, row: dict) -> Example:
@@ -52,9 +51,9 @@ def chat(prompt: str, response: str) -> tuple[dict[str, str], ...]:
 
 def write_jsonl(examples: Iterable[Example], path: Path) -> int:
     n = 0
-    with open(path, "w", encoding="utf-8") as f:
+    with open(path, "wb") as f:
         for ex in examples:
-            f.write(ex.to_json() + "\n")
+            f.write(orjson.dumps(ex, option=orjson.OPT_SORT_KEYS | orjson.OPT_APPEND_NEWLINE))
             n += 1
     return n
 
@@ -62,4 +61,4 @@ def write_jsonl(examples: Iterable[Example], path: Path) -> int:
 def read_jsonl(path: Path) -> Iterator[Example]:
     with open(path, encoding="utf-8") as f:
         for line in f:
-            yield Example.from_dict(json.loads(line))
+            yield Example.from_dict(orjson.loads(line))

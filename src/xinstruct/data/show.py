@@ -31,6 +31,24 @@ def show_mixture(arm_dir: Path, samples: int = 2) -> list:
         for key, n in counts.items():
             table.add_row(key, str(n))
         out.append(table)
+    for key, value in manifest.get("notes", {}).items():
+        out.append(f"{key}: {value}")
+    lengths = manifest.get("lengths")
+    if lengths:
+        table = Table(title="lengths" + (f" (tokens: {lengths['tokens']})" if lengths.get("tokens") else ""))
+        for column in ("", "mean", "median", "p95", "max", "total"):
+            table.add_column(column, justify="right")
+        for what, stats in lengths.items():
+            if what != "tokens":
+                table.add_row(what, *(str(stats[k]) for k in ("mean", "median", "p95", "max", "total")))
+        out.append(table)
+    contamination = manifest.get("contamination")
+    if contamination:
+        out.append(
+            f"contamination ({contamination['ngram']}-grams vs {', '.join(contamination['checked_against'])}): "
+            f"{contamination['flagged']} flagged {contamination['per_eval_set']}"
+            + (f", {contamination['dropped']} dropped" if "dropped" in contamination else "")
+        )
     shown: dict[str, int] = {}
     table = Table(title="samples")
     for column in ("lang", "prompt", "response"):

@@ -7,6 +7,9 @@ Formats (`format:` of a source):
 - `sharegpt`: {conversations: [{from, value}, ...]} with from in human/user/gpt/assistant/system.
 - `prompt_completion`: {prompt, completion}; other field names through `prompt_field` and
   `response_field` (the Vietnamese Alpaca uses {prompt, response}).
+- `parallel`: sentence pairs (see `parallel.py`), read with `load_pairs` for a language pair.
+- `records`: raw task rows (e.g. KorNLI's sentence1/sentence2/gold_label) of one task cluster,
+  read with `load_records`; the `templates` recipe turns them into instructions.
 Files: JSON, JSONL, CSV, Parquet, optionally `.gz`, or a hub id (see `readers.py`).
 `language: auto` detects each example's language with lingua. Every bad record is reported
 with file, line (or row) and field.
@@ -14,7 +17,17 @@ with file, line (or row) and field.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from xinstruct.config import SourceConfig
+from xinstruct.data.parallel import (
+    Pair,
+    read_aligned_files,
+    read_jsonl_pairs,
+    read_per_language,
+    read_tsv,
+)
 from xinstruct.data.readers import read_records
 from xinstruct.data.schema import Example, chat
 from xinstruct.errors import DataError
@@ -38,10 +51,13 @@ def load_source(name: str, cfg: SourceConfig, world_config=None, languages: list
         from xinstruct.lab.world import World, WorldConfig
 
         return instruction_examples(World(world_config or WorldConfig()))
+    if cfg.format not in _MAPPERS:
+        raise DataError(f"source {name!r} is format {cfg.format}: not instruction examples (a recipe reads it as such)")
     mapper = _MAPPERS[cfg.format]
     examples = []
     skipped: list[str] = []
     on_error = skipped.append if cfg.skip_invalid else None
+    declared, task = cfg.language, cfg.task
     for i, (row, where) in enumerate(read_records(cfg.path, cfg.split, on_error)):
         try:
             messages = mapper(row, where, cfg)
@@ -50,8 +66,9 @@ def load_source(name: str, cfg: SourceConfig, world_config=None, languages: list
                 raise
             skipped.append(str(e))
             continue
-        uid = str(row.get("id") or f"{name}-{i:06d}")
-        lang = cfg.language
+        uid = row.get("id")
+        uid = f"{name}-{i:06d}" if uid is None or uid == "" else str(uid)
+        lang = declared
         if lang == "auto":
             from xinstruct.data.langid import detect_language
 
@@ -59,7 +76,7 @@ def load_source(name: str, cfg: SourceConfig, world_config=None, languages: list
             lang = detect_language(text, languages)
             if lang is None:
                 raise DataError(f"{where}: language: auto could not tell the language of this example")
-        examples.append(Example(uid, messages, name, lang, lang))
+        examples.append(Example(uid, messages, name, lang, lang, task))
     if skipped:
         warn(f"{cfg.path}: skipped {len(skipped)} invalid records (skip_invalid: true); first: {skipped[0]}")
     if not examples:
@@ -117,3 +134,49 @@ def _sharegpt(row: dict, where: str, cfg: SourceConfig) -> tuple[dict[str, str],
 
 
 _MAPPERS = {"alpaca": _alpaca, "messages": _messages, "sharegpt": _sharegpt, "prompt_completion": _prompt_completion}
+
+
+def load_pairs(name: str, cfg: SourceConfig, src: str, tgt: str) -> list[Pair]:
+    """Sentence pairs src -> tgt of a parallel source (either direction of a two-language corpus)."""
+    if cfg.format != "parallel":
+        raise DataError(f"source {name!r} is format {cfg.format}, not a parallel corpus")
+    if cfg.layout == "per_language":
+        return read_per_language(Path(cfg.path), src, tgt)
+    if {src, tgt} != {cfg.language, cfg.target_language}:
+        raise DataError(
+            f"source {name!r} pairs {cfg.language} with {cfg.target_language}; a recipe asked for {src} -> {tgt}"
+        )
+    if cfg.layout == "files":
+        pairs = read_aligned_files(Path(cfg.path), Path(cfg.target_path), cfg.language, cfg.target_language)
+    elif cfg.layout == "tsv":
+        pairs = read_tsv(Path(cfg.path), cfg.language, cfg.target_language)
+    else:
+        pairs = read_jsonl_pairs(Path(cfg.path), cfg.language, cfg.target_language, cfg.source_field, cfg.target_field)
+    if src == cfg.language:
+        return pairs
+    return [Pair(p.id, p.target, p.source, p.target_lang, p.source_lang) for p in pairs]
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One raw row of a task dataset (fields as strings), before a template makes it an instruction."""
+
+    id: str
+    fields: dict[str, str]
+    lang: str
+    task: str
+    where: str
+
+
+def load_records(name: str, cfg: SourceConfig) -> list[TaskRecord]:
+    if cfg.format != "records":
+        raise DataError(f"source {name!r} is format {cfg.format}, not task records")
+    if cfg.language == "auto":
+        raise DataError(f"source {name!r}: records need a declared `language`, not auto")
+    rows = [
+        TaskRecord(f"{name}-{i:06d}", {k: str(v) for k, v in row.items()}, cfg.language, cfg.task, where)
+        for i, (row, where) in enumerate(read_records(cfg.path, cfg.split))
+    ]
+    if not rows:
+        raise DataError(f"{cfg.path}: no records")
+    return rows

@@ -3,9 +3,13 @@
 Written out by hand (no registry): the YAML `recipe:` field names a key of `RECIPES`.
 """
 
-from xinstruct.recipes import monolingual, pinch
+from xinstruct.recipes import crossin, languages_sweep, monolingual, pinch, templates, translation_demos
 
 RECIPES = {
     "monolingual": monolingual,
     "pinch": pinch,
+    "languages_sweep": languages_sweep,
+    "translation_demos": translation_demos,
+    "crossin": crossin,
+    "templates": templates,
 }

@@ -17,14 +17,13 @@ Choices where the paper is vague, all tested:
 
 from __future__ import annotations
 
-import random
-
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from xinstruct.config import Lang
 from xinstruct.data.schema import Example
 from xinstruct.errors import DataError
 from xinstruct.recipes.context import RecipeContext
+from xinstruct.recipes.counts import split_counts
 from xinstruct.recipes.monolingual import sample
 
 
@@ -50,14 +49,8 @@ class Params(BaseModel):
         return n
 
 
-def split_counts(n_translated: int, languages: list[str]) -> dict[str, int]:
-    """Spread n over languages as evenly as possible; earlier languages take the remainder."""
-    base, extra = divmod(n_translated, len(languages))
-    return {lang: base + (1 if i < extra else 0) for i, lang in enumerate(languages)}
-
-
 def build(params: Params, ctx: RecipeContext) -> list[Example]:
-    rng = random.Random(f"{ctx.seed}:pinch")
+    rng = ctx.rng("pinch")
     examples = sample(ctx.source(params.source), params.n_examples, rng, params.source)
     try:
         n_translated = params.count(len(examples))

@@ -48,6 +48,13 @@ class LabQA:
             row["messages"] = [{"role": "user", "content": row["question"]}]
         return rows
 
+    def prompts(self, exp, lang: str) -> list[str]:
+        """The questions alone, for the contamination check (from the experiment's world config)."""
+        from xinstruct.lab.corpus import qa_questions
+        from xinstruct.lab.world import World
+
+        return [row["question"] for row in qa_questions(World(exp.world_config()), lang)]
+
     def score(self, model_dir: Path, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
         world = self.world(model_dir)
 

@@ -1,0 +1,336 @@
+"""Translation backends: the lab's exact translator, HF seq2seq MT models, OpenAI-compatible chat endpoints.
+
+A backend translates a batch of short prose segments (no code, URLs or placeholders: see
+`protect`) from one language to another. Caching, batching and order are the `Translator`'s job.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import http.client
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timezone
+
+import langcodes
+
+from xinstruct.config import TranslatorConfig
+from xinstruct.errors import ConfigError, DataError
+from xinstruct.progress import warn
+
+
+class Backend:
+    """Translate batches of prose segments; `cache_model` names the model in cache keys."""
+
+    name = "backend"
+    cacheable = True  # results go to the translation cache (and a progress bar is shown)
+
+    def check_pair(self, src: str, tgt: str) -> None:
+        """Raise DataError if this backend cannot translate src -> tgt; cheap (loads no model)."""
+
+    def cache_model(self, src: str, tgt: str) -> str:
+        raise NotImplementedError
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        raise NotImplementedError
+
+
+# -- the lab --------------------------------------------------------------------------------------
+
+
+class LabBackend(Backend):
+    """The lab world's exact translator: English lab sentences into any language of the world.
+
+    Not cached: it is exact, instant and determined by the world (seed), not by a model name.
+    """
+
+    name = "lab"
+    cacheable = False
+
+    def __init__(self, world_config=None):
+        self._world_config = world_config
+        self._world = None
+
+    @property
+    def world(self):
+        if self._world is None:
+            from xinstruct.lab.world import World, WorldConfig
+
+            self._world = World(self._world_config or WorldConfig())
+        return self._world
+
+    def check_pair(self, src: str, tgt: str) -> None:
+        if src != "en":
+            raise DataError(
+                f"translator backend lab translates English lab text only, not {src!r}; "
+                "use backend hf or openai for other source languages"
+            )
+        languages = self.world.config.languages
+        if tgt not in languages:
+            raise DataError(f"translator backend lab: {tgt!r} is not a language of the lab world {list(languages)}")
+
+    def cache_model(self, src: str, tgt: str) -> str:
+        return f"lab-world-{self.world.config.seed}"
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        out = []
+        for text in texts:
+            try:
+                out.append(self.world.translate(text, tgt))
+            except (ValueError, KeyError) as e:
+                raise DataError(
+                    f"translator backend lab: cannot translate {text[:80]!r} ({e}); it only knows lab sentences, "
+                    "use backend hf or openai for other text"
+                ) from None
+        return out
+
+
+# -- language codes -------------------------------------------------------------------------------
+
+# ISO 639 macrolanguages whose FLORES-200 code is one specific member language.
+_FLORES_LANGUAGE = {
+    "ar": "arb",
+    "fa": "pes",
+    "ms": "zsm",
+    "lv": "lvs",
+    "sw": "swh",
+    "uz": "uzn",
+    "ne": "npi",
+    "mn": "khk",
+    "om": "gaz",
+    "qu": "quy",
+    "sq": "als",
+    "az": "azj",
+    "yi": "ydd",
+    "no": "nob",
+    "et": "est",
+    "ku": "kmr",
+    "ps": "pbt",
+    "mg": "plt",
+    "or": "ory",
+    "ay": "ayr",
+    "gn": "grn",
+}
+
+
+def flores_code(tag: str) -> str:
+    """FLORES-200 code (NLLB) of a BCP-47 tag: de -> deu_Latn, zh -> zho_Hans, zh-TW -> zho_Hant, ar -> arb_Arab."""
+    lang = langcodes.Language.get(tag)
+    script = lang.script or lang.maximize().script
+    code = _FLORES_LANGUAGE.get(lang.language) or lang.to_alpha3()
+    if not script:
+        raise DataError(f"language {tag!r}: no script known for a FLORES-200 code; give one, e.g. {tag}-Latn")
+    return f"{code}_{script}"
+
+
+def short_code(tag: str) -> str:
+    """The language subtag (ISO 639-1 where one exists): M2M100 codes and Marian model names. zh-Hans -> zh."""
+    return langcodes.Language.get(tag).language or tag
+
+
+def language_name(tag: str) -> str:
+    try:
+        return f"{langcodes.Language.get(tag).display_name()} ({tag})"
+    except Exception:  # names need language_data; a bare tag still works
+        return tag
+
+
+# -- Hugging Face seq2seq MT models ---------------------------------------------------------------
+
+
+class HFBackend(Backend):
+    """Any seq2seq MT model: Marian (one per pair, `model` may be a {src}/{tgt} pattern), NLLB, M2M100.
+
+    NLLB gets FLORES-200 codes (`tokenizer.src_lang`, `forced_bos_token_id`), M2M100 ISO 639-1
+    codes (`tokenizer.src_lang`, `get_lang_id`); Marian needs none. One model is loaded at a time.
+    """
+
+    name = "hf"
+
+    def __init__(self, cfg: TranslatorConfig):
+        self.cfg = cfg
+        self._loaded: tuple[str, object, object, str] | None = None  # (name, tokenizer, model, kind)
+        self._warned_truncation = False
+
+    def model_name(self, src: str, tgt: str) -> str:
+        return self.cfg.model.replace("{src}", short_code(src)).replace("{tgt}", short_code(tgt))
+
+    def cache_model(self, src: str, tgt: str) -> str:
+        # decoding settings change the output, so they are part of the model's identity
+        return f"{self.model_name(src, tgt)}|num_beams={self.cfg.num_beams}|max_length={self.cfg.max_length}"
+
+    def _load(self, src: str, tgt: str):
+        name = self.model_name(src, tgt)
+        if self._loaded is not None and self._loaded[0] == name:
+            return self._loaded[1:]
+        self._loaded = None
+        import torch
+        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+        remote = self.cfg.trust_remote_code
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(name, trust_remote_code=remote)
+            model = AutoModelForSeq2SeqLM.from_pretrained(name, use_safetensors=True, trust_remote_code=remote)
+        except (OSError, ValueError, ImportError) as e:
+            raise ConfigError(
+                f"field data.translator.model: cannot load {name!r} as a seq2seq translation model "
+                f"(a local directory, or a hub id with network access or in the HF cache, with safetensors "
+                f"weights): {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+            ) from None
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        model.to(device).eval()
+        if hasattr(tokenizer, "get_lang_id"):
+            kind = "m2m100"
+        elif _has_token(tokenizer, "eng_Latn"):
+            kind = "nllb"
+        else:
+            kind = "plain"
+        self._loaded = (name, tokenizer, model, kind)
+        return tokenizer, model, kind
+
+    def _language_args(self, src: str, tgt: str) -> dict:
+        tokenizer, _, kind = self._load(src, tgt)
+        if kind == "nllb":
+            codes = flores_code(src), flores_code(tgt)
+            for tag, code in zip((src, tgt), codes, strict=True):
+                if not _has_token(tokenizer, code):
+                    raise DataError(f"model {self.model_name(src, tgt)!r}: no FLORES-200 code {code!r} (for {tag!r})")
+            tokenizer.src_lang = codes[0]
+            return {"forced_bos_token_id": tokenizer.convert_tokens_to_ids(codes[1])}
+        if kind == "m2m100":
+            codes = short_code(src), short_code(tgt)
+            try:
+                tokenizer.src_lang = codes[0]
+                return {"forced_bos_token_id": tokenizer.get_lang_id(codes[1])}
+            except KeyError as e:
+                raise DataError(f"model {self.model_name(src, tgt)!r}: no M2M100 language code {e}") from None
+        return {}
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        import torch
+
+        tokenizer, model, _ = self._load(src, tgt)
+        extra = self._language_args(src, tgt)
+        n = self.cfg.max_length
+        enc = tokenizer(texts, return_tensors="pt", padding=True, truncation=True, max_length=n).to(model.device)
+        truncated = int((enc["attention_mask"].sum(dim=1) >= n).sum())
+        if truncated and not self._warned_truncation:
+            self._warned_truncation = True
+            warn(f"translator: {truncated} segment(s) reached max_length={n} tokens and were truncated")
+        with torch.inference_mode():
+            out = model.generate(**enc, num_beams=self.cfg.num_beams, do_sample=False, max_new_tokens=n, **extra)
+        return [text.strip() for text in tokenizer.batch_decode(out, skip_special_tokens=True)]
+
+
+def _has_token(tokenizer, token: str) -> bool:
+    token_id = tokenizer.convert_tokens_to_ids(token)
+    return token_id is not None and token_id != tokenizer.unk_token_id
+
+
+# -- OpenAI-compatible chat endpoints -------------------------------------------------------------
+
+SYSTEM_PROMPT = (
+    "You are a translation engine. Translate the user's message from {src} to {tgt}. Reply with the "
+    "translation only: no explanations, notes, quotes or alternatives. Keep the meaning, tone and formatting."
+)
+_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_MAX_WAIT = 300.0
+
+
+class OpenAIBackend(Backend):
+    """POST {base_url}/chat/completions, one segment per request, one request at a time.
+
+    The API key is read from the environment variable `api_key_env` at request time and only ever
+    put in the Authorization header: never logged, cached or written anywhere.
+    """
+
+    name = "openai"
+
+    def __init__(self, cfg: TranslatorConfig, sleep=time.sleep):
+        self.cfg = cfg
+        self.url = cfg.base_url.rstrip("/") + "/chat/completions"
+        self._sleep = sleep
+        self._warned_no_key = False
+
+    def cache_model(self, src: str, tgt: str) -> str:
+        return self.cfg.model
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        system = SYSTEM_PROMPT.format(src=language_name(src), tgt=language_name(tgt))
+        return [self._complete(system, text) for text in texts]
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        key = os.environ.get(self.cfg.api_key_env)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        elif not self._warned_no_key:
+            self._warned_no_key = True
+            warn(f"translator: ${self.cfg.api_key_env} is not set; calling {self.url} without an API key")
+        return headers
+
+    def _complete(self, system: str, text: str) -> str:
+        payload = {
+            "model": self.cfg.model,
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": text}],
+            "temperature": 0,
+        }
+        body = self._post(json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+        try:
+            content = json.loads(body)["choices"][0]["message"]["content"]
+            if not isinstance(content, str):
+                raise TypeError("content is not a string")
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            snippet = body[:200].decode("utf-8", errors="replace")
+            raise DataError(
+                f"{self.url}: malformed response from the chat endpoint, expected JSON with "
+                f"choices[0].message.content ({type(e).__name__}: {e}); got: {snippet!r}"
+            ) from None
+        return content.strip()
+
+    def _post(self, data: bytes) -> bytes:
+        attempts = self.cfg.max_retries + 1
+        for attempt in range(1, attempts + 1):
+            request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
+            retry_after = None
+            try:
+                with urllib.request.urlopen(request, timeout=self.cfg.timeout) as response:
+                    return response.read()
+            except urllib.error.HTTPError as e:
+                body = e.read()[:200].decode("utf-8", errors="replace")
+                if e.code not in _RETRY_STATUS:
+                    hint = f"; check that ${self.cfg.api_key_env} holds a valid key" if e.code in (401, 403) else ""
+                    raise DataError(f"{self.url}: HTTP {e.code} {e.reason}{hint}: {body!r}") from None
+                problem = f"HTTP {e.code} {e.reason}"
+                retry_after = e.headers.get("Retry-After")
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+                problem = f"cannot connect ({getattr(e, 'reason', e)})"
+            if attempt == attempts:
+                raise DataError(f"{self.url}: {problem}, gave up after {attempts} attempts (max_retries)")
+            self._sleep(_wait_seconds(retry_after, attempt))
+        raise AssertionError("unreachable")
+
+
+def _wait_seconds(retry_after: str | None, attempt: int) -> float:
+    """Retry-After (seconds or an HTTP date) if the server sent one, else exponential backoff 1, 2, 4 .. 60 s."""
+    if retry_after:
+        try:
+            return min(max(float(retry_after), 0.0), _MAX_WAIT)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(retry_after)
+                return min(max((when - datetime.now(timezone.utc)).total_seconds(), 0.0), _MAX_WAIT)
+            except (TypeError, ValueError):
+                pass
+    return min(2.0 ** (attempt - 1), 60.0)
+
+
+def make_backend(cfg: TranslatorConfig, world_config=None) -> Backend:
+    if cfg.backend == "lab":
+        return LabBackend(world_config)
+    if cfg.backend == "hf":
+        return HFBackend(cfg)
+    return OpenAIBackend(cfg)
