@@ -138,7 +138,9 @@ class DataConfig(_Strict):
 class TrainConfig(_Strict):
     """Supervised fine-tuning (TRL SFTTrainer); loss on the response tokens only."""
 
-    method: Literal["lora", "full"] = Field("lora", description="LoRA adapters or full fine-tuning.")
+    method: Literal["lora", "qlora", "full"] = Field(
+        "lora", description="LoRA adapters, QLoRA (LoRA on a 4-bit base; CUDA + bitsandbytes), or full fine-tuning."
+    )
     epochs: float = Field(3.0, gt=0)
     lr: float = Field(2e-4, gt=0, description="Peak learning rate.")
     batch_size: int = Field(8, ge=1, description="Examples per device per step.")
@@ -156,6 +158,32 @@ class TrainConfig(_Strict):
     )
     trust_remote_code: bool = Field(False, description="Run model code from the hub; only if you trust it.")
     logging_steps: int = Field(10, ge=1)
+    packing: bool = Field(
+        True,
+        description="Pack examples into rows of max_length tokens, padding-free (position ids restart per "
+        "example, no attention across examples); batch_size then counts rows.",
+    )
+    chat_template: str | None = Field(
+        None,
+        description="The tokenizer's own chat template (default), a named one (alpaca, chatml) for base models "
+        "without one, or a Jinja template string.",
+    )
+    checkpoint_steps: int = Field(
+        200, ge=1, description="Save a checkpoint every N optimizer steps (resume after a kill)."
+    )
+    save_merged: bool = Field(False, description="LoRA: also save the adapter merged into the base weights (merged/).")
+    loss_by_language: bool = Field(True, description="Log the training loss per language (a sample each epoch).")
+    report_to: list[str] = Field([], description="Trackers for transformers: tensorboard, mlflow, wandb, ...")
+    gradient_checkpointing: bool = Field(False, description="Trade compute for memory on long sequences.")
+    attn_implementation: str | None = Field(None, description="sdpa (default), eager, flash_attention_2, ...")
+
+    @model_validator(mode="after")
+    def _known_template(self) -> TrainConfig:
+        if self.chat_template is not None:
+            from xinstruct.train.chat_templates import resolve_chat_template
+
+            resolve_chat_template(self.chat_template)
+        return self
 
 
 class EvalConfig(_Strict):

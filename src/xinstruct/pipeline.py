@@ -8,6 +8,9 @@ config or upstream rebuilds it and everything downstream.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +24,14 @@ from xinstruct.config import Experiment
 from xinstruct.errors import XinstructError
 
 STAGE_VERSION = 2
+CHECKPOINTS = "train.checkpoints"  # DIR/<arm>/train.checkpoints/<key>/checkpoint-N: kept until training publishes
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size) under torchrun / accelerate launch; (0, 1) otherwise."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
 STAGES = ("data", "train", "eval")
 console = Console(stderr=True)
 
@@ -41,8 +52,10 @@ def resolve_model(exp: Experiment, cache_dir: Path, timings: Timings | None = No
     if exp.model != "lab":
         path = Path(exp.model)
         return (str(path.resolve()), str(path.resolve())) if path.exists() else (exp.model, exp.model)
-    from xinstruct.lab.pretrain import build_base_model
+    from xinstruct.lab.pretrain import build_base_model, lab_model_dir
 
+    if world()[1] > 1 and not is_complete(*lab_model_dir(exp.world_config(), exp.lab.pretrain, cache_dir)):
+        raise XinstructError("the lab base model is not built yet: run `xinstruct data build` or `xinstruct run` once")
     t0 = time.perf_counter()
     path = build_base_model(exp.world_config(), exp.lab.pretrain, cache_dir)
     if timings is not None:
@@ -91,6 +104,11 @@ def run_stage(
             raise XinstructError(f"{out / arm / upstream}: missing or out of date; run `xinstruct {command}` first")
     console.print(f"[bold]{arm}/{stage}[/bold]: running")
     t0 = time.perf_counter()
+    rank, _ = world()
+    if rank != 0:  # every rank trains; only rank 0 publishes the stage directory
+        with tempfile.TemporaryDirectory(prefix=f"xinstruct-rank{rank}-") as tmp:
+            STAGE_RUNNERS[stage](exp, arm, out, model, Path(tmp), cache_dir)
+        return stage_dir
     with atomic_dir(stage_dir) as tmp:
         summary = STAGE_RUNNERS[stage](exp, arm, out, model, tmp, cache_dir)
         write_manifest(
@@ -104,6 +122,8 @@ def run_stage(
                 **summary,
             },
         )
+    if stage == "train":
+        shutil.rmtree(out / arm / CHECKPOINTS, ignore_errors=True)  # published: nothing left to resume
     if timings is not None:
         timings.add(f"{arm} {stage}", time.perf_counter() - t0)
     return stage_dir
@@ -119,7 +139,13 @@ def _train(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pa
     from xinstruct.data.mixture import MIXTURE
     from xinstruct.train.sft import train
 
-    return train(model[0], out / arm / "data" / MIXTURE, exp.arm_train(arm), exp.seed, tmp)
+    data_dir = out / arm / "data"
+    checkpoints = out / arm / CHECKPOINTS / stage_key(exp, arm, "train", model[1])[:16]
+    for stale in (out / arm / CHECKPOINTS).glob("*"):  # checkpoints of another config never resume this one
+        if stale != checkpoints:
+            shutil.rmtree(stale, ignore_errors=True)
+    manifest = read_manifest(data_dir)
+    return train(model[0], data_dir / MIXTURE, exp.arm_train(arm), exp.seed, tmp, checkpoints, manifest)
 
 
 def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path, cache_dir: Path) -> dict:
@@ -144,6 +170,11 @@ STAGE_RUNNERS: dict[str, Callable[..., dict]] = {"data": _data, "train": _train,
 def run(exp: Experiment, out: Path, cache_dir: Path, stages: tuple[str, ...] = STAGES, report: bool = True) -> Timings:
     """Run `stages` for every arm in order, then the report; return where the time went."""
     timings = Timings()
+    if world()[1] > 1 and tuple(stages) != ("train",):
+        raise XinstructError(
+            "under torchrun / accelerate launch only `xinstruct train` runs: build the data first "
+            "(`xinstruct data build`), evaluate afterwards (`xinstruct eval`), each in one process"
+        )
     model = resolve_model(exp, cache_dir, timings) if set(stages) & {"train", "eval"} else ("", "")
     for arm in exp.arms:
         for stage in stages:

@@ -27,12 +27,15 @@ def test_few_steps(method, mixture, tiny_lab_model, tmp_path):
     from xinstruct.evaluate.runner import load_model
     from xinstruct.train.sft import train
 
-    cfg = TrainConfig(method=method, epochs=1, lr=1e-3, batch_size=4, max_length=64, logging_steps=1)
+    cfg = TrainConfig(method=method, epochs=1, lr=1e-3, batch_size=4, max_length=64, logging_steps=1, packing=False)
     stats = train(str(tiny_lab_model), mixture, cfg, seed=0, out=tmp_path)
     assert stats["steps"] == 4 and stats["train_loss"] > 0
     weights = "adapter_model.safetensors" if method == "lora" else "model.safetensors"
-    assert (tmp_path / weights).exists() and not (tmp_path / "_trainer").exists()
-    assert len(json.loads((tmp_path / "train_log.json").read_text())) == 4
+    assert (tmp_path / weights).exists() and not (tmp_path / "_checkpoints").exists()
+    log = json.loads((tmp_path / "train_log.json").read_text())
+    assert len(log["loss"]) == 4 and len(log["loss_by_language"]["en"]) == 1  # one epoch, one language
+    card = (tmp_path / "README.md").read_text()
+    assert "xinstruct" in card and f'"lr": {cfg.lr}' in card
     model, tokenizer = load_model(tmp_path)  # loads back (adapter merged into its base)
     assert model.config.vocab_size == len(tokenizer)
 

@@ -61,10 +61,15 @@ class PretrainConfig(BaseModel):
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay; decay erodes memorized facts.")
 
 
+def lab_model_dir(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache_dir: Path) -> tuple[Path, str]:
+    """(directory, content key) of the lab base model for these configs."""
+    key = content_key({"world": world_cfg.model_dump(), "pretrain": pretrain_cfg.model_dump(), "version": LAB_VERSION})
+    return cache_dir / "lab" / key[:16], key
+
+
 def build_base_model(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache_dir: Path) -> Path:
     """Return the directory of the lab base model, building and caching it if needed."""
-    key = content_key({"world": world_cfg.model_dump(), "pretrain": pretrain_cfg.model_dump(), "version": LAB_VERSION})
-    out = cache_dir / "lab" / key[:16]
+    out, key = lab_model_dir(world_cfg, pretrain_cfg, cache_dir)
     if is_complete(out, key):
         return out
     world = World(world_cfg)

@@ -10,7 +10,8 @@ from pathlib import Path
 from xinstruct.config import TrainConfig
 
 
-def build_sft_config(cfg: TrainConfig, seed: int, output_dir: Path):
+def build_sft_config(cfg: TrainConfig, seed: int, output_dir: Path, has_eval: bool = False):
+    """`output_dir` receives the checkpoints; the stage's own outputs are saved elsewhere."""
     from trl import SFTConfig
 
     precision = resolve_precision(cfg.precision)
@@ -19,23 +20,42 @@ def build_sft_config(cfg: TrainConfig, seed: int, output_dir: Path):
         num_train_epochs=cfg.epochs,
         learning_rate=cfg.lr,
         per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size,
         gradient_accumulation_steps=cfg.grad_accum,
         warmup_steps=cfg.warmup,
         weight_decay=cfg.weight_decay,
         lr_scheduler_type=cfg.scheduler,
         max_length=cfg.max_length,
         completion_only_loss=True,  # loss on the response tokens only
-        packing=False,
+        packing=cfg.packing,
+        packing_strategy="bfd",  # best-fit decreasing, padding-free: position ids restart per example
         seed=seed,
         data_seed=seed,
         logging_steps=cfg.logging_steps,
-        save_strategy="no",
-        report_to="none",
+        save_strategy="steps",
+        save_steps=cfg.checkpoint_steps,
+        save_total_limit=2,
+        eval_strategy="epoch" if has_eval else "no",
+        prediction_loss_only=True,
+        report_to=cfg.report_to or "none",
+        gradient_checkpointing=cfg.gradient_checkpointing,
         dataset_num_proc=None,
         disable_tqdm=False,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
+        **_distributed_on_cpu(),
     )
+
+
+def _distributed_on_cpu() -> dict:
+    """Under torchrun without CUDA, transformers must be told to run DDP on CPU over gloo."""
+    import os
+
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and not torch.cuda.is_available():
+        return {"use_cpu": True, "ddp_backend": "gloo"}
+    return {}
 
 
 def resolve_precision(precision: str) -> str:
@@ -48,7 +68,7 @@ def resolve_precision(precision: str) -> str:
 
 
 def build_lora_config(cfg: TrainConfig):
-    if cfg.method != "lora":
+    if cfg.method not in ("lora", "qlora"):
         return None
     from peft import LoraConfig
 
