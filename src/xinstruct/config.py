@@ -158,10 +158,14 @@ class TrainConfig(_Strict):
     )
     trust_remote_code: bool = Field(False, description="Run model code from the hub; only if you trust it.")
     logging_steps: int = Field(10, ge=1)
-    packing: bool = Field(
-        True,
+    packing: bool | Literal["auto"] = Field(
+        "auto",
         description="Pack examples into rows of max_length tokens, padding-free (position ids restart per "
-        "example, no attention across examples); batch_size then counts rows.",
+        "example, no attention across examples; batch_size then counts rows). auto: on where flash-attention "
+        "varlen kernels exist (CUDA + flash_attn), else length-grouped batches, faster with SDPA.",
+    )
+    group_by_length: bool = Field(
+        True, description="Without packing: batch examples of similar length together (little padding)."
     )
     chat_template: str | None = Field(
         None,

@@ -120,7 +120,9 @@ def test_packed_lora_run_logs_loss_per_language_and_writes_a_card(tiny_lab_model
 
     mixture = tmp_path / "mix.jsonl"
     write_jsonl(_examples(24, "en") + _examples(24, "qaa"), mixture)
-    cfg = TrainConfig(method="lora", epochs=2, lr=1e-3, batch_size=2, max_length=64, logging_steps=1, save_merged=True)
+    cfg = TrainConfig(
+        method="lora", epochs=2, lr=1e-3, batch_size=2, max_length=64, logging_steps=1, save_merged=True, packing=True
+    )
     manifest = {"recipe": "pinch", "params": {"share": 0.5}, "mixture_sha256": "ab" * 32, "n_examples": 48}
     stats = train(str(tiny_lab_model), mixture, cfg, 0, tmp_path / "out", tmp_path / "ckpt", manifest)
     out = tmp_path / "out"
