@@ -192,9 +192,34 @@ def train(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = No
 
 
 @app.command(name="eval")
-def eval_(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
-    """Evaluate every arm's trained model (needs `xinstruct train` first)."""
-    _run(experiment, out, set, cache_dir, ("eval",), report=False)
+def eval_(
+    experiment: Annotated[Path | None, typer.Argument(help="Experiment file (or use --model).")] = None,
+    out: Out = Path("xinstruct-eval"),
+    set: Sets = None,
+    cache_dir: CacheDir = None,
+    model: Annotated[str | None, typer.Option(help="Evaluate this HF model dir / hub id / LoRA adapter dir.")] = None,
+    tasks: Annotated[str, typer.Option(help="Comma-separated task names (with --model).")] = "xquad",
+    languages: Annotated[str, typer.Option(help="Comma-separated BCP-47 tags (with --model).")] = "en",
+    limit: Annotated[int | None, typer.Option(help="First N examples per task and language.")] = None,
+    batch_size: int = 32,
+    max_new_tokens: int = 64,
+    data_dir: Annotated[str | None, typer.Option(help="Benchmark files [env XINSTRUCT_DATA, ../shared/data].")] = None,
+) -> None:
+    """Evaluate every arm's trained model (needs `xinstruct train`), or one model alone with --model."""
+    if model is None:
+        if experiment is None:
+            raise _fail(XinstructError("give an experiment file, or --model with --tasks and --languages"))
+        _run(experiment, out, set, cache_dir, ("eval",), report=False)
+        return
+    try:
+        from xinstruct.evaluate.standalone import evaluate_model
+
+        table = evaluate_model(model, tasks.split(","), languages.split(","), out, limit, batch_size,
+                               max_new_tokens, data_dir)  # fmt: skip
+    except XinstructError as e:
+        raise _fail(e) from None
+    console.print(table)
+    console.print(f"results: {out / 'results.csv'}  predictions: {out / 'predictions.jsonl'}")
 
 
 @app.command()

@@ -195,6 +195,8 @@ class EvalConfig(_Strict):
     languages: list[Lang] | None = Field(None, description="Evaluation languages; default: the experiment's.")
     max_new_tokens: int = Field(32, ge=1)
     batch_size: int = Field(64, ge=1)
+    limit: int | None = Field(None, ge=1, description="First N examples per task and language (quick looks).")
+    data_dir: str | None = Field(None, description="Benchmark files; default $XINSTRUCT_DATA or ../shared/data.")
 
     @model_validator(mode="after")
     def _known_tasks(self) -> EvalConfig:

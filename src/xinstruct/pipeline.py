@@ -150,11 +150,18 @@ def _train(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pa
 
 def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path, cache_dir: Path) -> dict:
     from xinstruct.evaluate.runner import evaluate
+    from xinstruct.evaluate.tasks.common import TaskContext
 
+    ctx = TaskContext(
+        model_dir=Path(model[0]),
+        data_dir=exp.eval.data_dir,
+        limit=exp.eval.limit,
+        candidate_languages=tuple(exp.eval_languages),
+    )
     rows = evaluate(
         arm,
         out / arm / "train",
-        Path(model[0]),
+        ctx,
         exp.eval.tasks,
         exp.eval_languages,
         exp.eval.max_new_tokens,

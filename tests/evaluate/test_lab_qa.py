@@ -4,16 +4,18 @@ import csv
 
 from xinstruct.evaluate.runner import RESULT_COLUMNS, evaluate
 from xinstruct.evaluate.tasks import TASKS
+from xinstruct.evaluate.tasks.common import TaskContext
 from xinstruct.lab.pretrain import load_world
 
 
 def test_scoring_separates_accuracy_fidelity_and_recall(tiny_lab_model):
     task = TASKS["lab_qa"]
     world = load_world(tiny_lab_model)
-    rows = task.load(tiny_lab_model, "qaa")
+    ctx = TaskContext(model_dir=tiny_lab_model)
+    rows = task.load(ctx, "qaa")
     assert len(rows) == sum(len(p.facts) for p in world.heldout_people)
     perfect = [r["answer"].upper() + "  " for r in rows]  # normalization: case, spaces
-    metrics, _ = task.score(tiny_lab_model, "qaa", rows, perfect)
+    metrics, _ = task.score(ctx, "qaa", rows, perfect)
     assert metrics == {"accuracy": 1.0, "fidelity": 1.0, "value_recall": 1.0}
     english = [
         world.translate(
@@ -21,16 +23,23 @@ def test_scoring_separates_accuracy_fidelity_and_recall(tiny_lab_model):
         )
         for r in rows
     ]
-    metrics, details = task.score(tiny_lab_model, "qaa", rows, english)  # right value, wrong language
+    metrics, details = task.score(ctx, "qaa", rows, english)  # right value, wrong language
     assert metrics == {"accuracy": 0.0, "fidelity": 0.0, "value_recall": 1.0}
     assert {d["detected_lang"] for d in details} == {"en"}
-    metrics, _ = task.score(tiny_lab_model, "qaa", rows, [""] * len(rows))
+    metrics, _ = task.score(ctx, "qaa", rows, [""] * len(rows))
     assert metrics == {"accuracy": 0.0, "fidelity": 0.0, "value_recall": 0.0}
 
 
 def test_evaluate_fixture_model(tiny_lab_model, tmp_path):
     rows = evaluate(
-        "base", tiny_lab_model, tiny_lab_model, ["lab_qa"], ["en", "qac"], max_new_tokens=4, batch_size=7, out=tmp_path
+        "base",
+        tiny_lab_model,
+        TaskContext(model_dir=tiny_lab_model),
+        ["lab_qa"],
+        ["en", "qac"],
+        max_new_tokens=4,
+        batch_size=7,
+        out=tmp_path,
     )
     assert {(r["language"], r["metric"]) for r in rows} == {
         (lang, m) for lang in ("en", "qac") for m in ("accuracy", "fidelity", "value_recall")
@@ -47,5 +56,5 @@ def test_generation_is_batch_independent(tiny_lab_model):
     from xinstruct.evaluate.runner import load_model
 
     model, tokenizer = load_model(tiny_lab_model)
-    prompts = [row["messages"] for row in TASKS["lab_qa"].load(tiny_lab_model, "qab")[:9]]
+    prompts = [row["messages"] for row in TASKS["lab_qa"].load(TaskContext(model_dir=tiny_lab_model), "qab")[:9]]
     assert generate(model, tokenizer, prompts, 6, batch_size=1) == generate(model, tokenizer, prompts, 6, batch_size=4)

@@ -1,12 +1,17 @@
 """Language fidelity: is an answer written in the language the question was asked in?
 
 `detect` maps a text to a language tag (or None when it cannot tell). The lab passes its
-lexicon detector; real tasks will pass lingua's detector (issue 6).
+lexicon detector; benchmark tasks use lingua, restricted to the evaluation languages plus
+English (`lingua_fidelity`), which also reports code-switching: the share of answers whose
+sentences are not all in one language.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])\s*")
 
 
 def fidelity(answers: list[str], expected: str, detect: Callable[[str], str | None]) -> float:
@@ -14,3 +19,25 @@ def fidelity(answers: list[str], expected: str, detect: Callable[[str], str | No
     if not answers:
         return float("nan")
     return sum(detect(a) == expected for a in answers) / len(answers)
+
+
+def lingua_fidelity(answers: list[str], expected: str, candidates: tuple[str, ...]) -> tuple[dict, list[str | None]]:
+    """({"fidelity", "code_switching"}, the detected language of each answer) with lingua."""
+    import langcodes
+
+    from xinstruct.data.langid import detect_language
+
+    base = langcodes.Language.get(expected).language
+    pool = tuple(sorted({*candidates, "en", expected}))
+    detected = [detect_language(a, pool) if a.strip() else None for a in answers]
+    switched = 0
+    for answer in answers:
+        sentences = [s for s in _SENTENCE_END.split(answer) if sum(c.isalpha() for c in s) >= 3]
+        languages = {detect_language(s, pool) for s in sentences} - {None}
+        switched += len(languages) > 1
+    n = len(answers) or 1
+    metrics = {
+        "fidelity": sum(d == base for d in detected) / n,
+        "code_switching": switched / n,
+    }
+    return metrics, detected

@@ -11,8 +11,12 @@ import csv
 import json
 from pathlib import Path
 
+from xinstruct.evaluate.fidelity import lingua_fidelity
 from xinstruct.evaluate.generate import generate
+from xinstruct.evaluate.loglik import loglikelihoods
 from xinstruct.evaluate.tasks import TASKS
+from xinstruct.evaluate.tasks.common import TaskContext
+from xinstruct.progress import warn
 
 RESULT_COLUMNS = ["arm", "task", "language", "metric", "value", "n", "task_version"]
 
@@ -43,7 +47,7 @@ def load_model(model_dir: Path, trust_remote_code: bool = False):
 def evaluate(
     arm: str,
     model_dir: Path,
-    task_model_dir: Path,
+    ctx: TaskContext,
     tasks: list[str],
     languages: list[str],
     max_new_tokens: int,
@@ -52,55 +56,80 @@ def evaluate(
 ) -> list[dict]:
     """Run `tasks` x `languages` on the model in `model_dir`; write predictions and metrics into `out`.
 
-    `task_model_dir` is where tasks look for task data tied to a model (the lab world).
+    A task skips the languages it does not have (with a warning). Multiple-choice tasks are scored by
+    log-likelihood; tasks with `aggregate` add rows for language "all" (e.g. consistency, AC3).
     """
     model, tokenizer = load_model(model_dir)
     rows_out: list[dict] = []
     with open(out / "predictions.jsonl", "w", encoding="utf-8") as pred_file:
         for task_name in tasks:
             task = TASKS[task_name]
-            for lang in languages:
-                examples = task.load(task_model_dir, lang)
-                predictions = generate(
-                    model,
-                    tokenizer,
-                    [ex["messages"] for ex in examples],
-                    max_new_tokens,
-                    batch_size,
-                    description=f"{arm} {task_name} {lang}",
-                )
-                metrics, details = task.score(task_model_dir, lang, examples, predictions)
-                for ex, pred, detail in zip(examples, predictions, details, strict=True):
-                    pred_file.write(
-                        json.dumps(
-                            {
-                                "arm": arm,
-                                "task": task_name,
-                                "language": lang,
-                                "id": ex["id"],
-                                "prompt": ex["messages"][-1]["content"],
-                                "prediction": pred,
-                                "reference": ex.get("answer"),
-                                **detail,
-                            },
-                            ensure_ascii=False,
-                        )
-                        + "\n"
-                    )
-                for metric, value in metrics.items():
-                    rows_out.append(
-                        {
-                            "arm": arm,
-                            "task": task_name,
-                            "language": lang,
-                            "metric": metric,
-                            "value": round(value, 6),
-                            "n": len(examples),
-                            "task_version": task.version,
-                        }
-                    )
+            task_languages = [lang for lang in languages if not task.languages or lang in task.languages]
+            if len(task_languages) < len(languages):
+                missing = sorted(set(languages) - set(task_languages))
+                warn(f"task {task_name} has no {missing}; evaluating {task_languages}")
+            chosen: dict[str, list[str]] = {}
+            answers: dict[str, list[str]] = {}
+            for lang in task_languages:
+                rows = task.load(ctx, lang)
+                label = f"{arm} {task_name} {lang}"
+                if task.kind == "multiple_choice":
+                    metrics, details = _multiple_choice(model, tokenizer, task, rows, batch_size, label)
+                    chosen[lang] = [d["prediction"] for d in details]
+                    answers[lang] = [row["choices"][row["gold"]] for row in rows]
+                else:
+                    messages = [row["messages"] for row in rows]
+                    predictions = generate(model, tokenizer, messages, max_new_tokens, batch_size, label)
+                    metrics, details = task.score(ctx, lang, rows, predictions)
+                    details = [{"prediction": p, **d} for p, d in zip(predictions, details, strict=True)]
+                    if getattr(task, "output_language", None) is not None:  # lingua fidelity, code-switching
+                        expected = task.output_language(lang)
+                        fidelity, detected = lingua_fidelity(predictions, expected, ctx.candidate_languages)
+                        metrics = {**metrics, **fidelity}
+                        details = [{**d, "detected_lang": x} for d, x in zip(details, detected, strict=True)]
+                for row, detail in zip(rows, details, strict=True):
+                    record = {"arm": arm, "task": task_name, "language": lang, "id": row["id"]}
+                    record["prompt"] = row["messages"][-1]["content"] if "messages" in row else row["context"]
+                    record["reference"] = row.get("answer", row.get("golds"))
+                    pred_file.write(json.dumps({**record, **detail}, ensure_ascii=False) + "\n")
+                rows_out += _result_rows(arm, task, lang, metrics, len(rows))
+            if hasattr(task, "aggregate") and len(chosen) >= 2:
+                n = min(len(v) for v in chosen.values())
+                rows_out += _result_rows(arm, task, "all", task.aggregate(chosen, answers), n)
     write_results(rows_out, out / "metrics.csv")
     return rows_out
+
+
+def _multiple_choice(model, tokenizer, task, rows: list[dict], batch_size: int, label: str):
+    from xinstruct.metrics import mc_metrics
+
+    requests = [(row["context"], " " + choice) for row in rows for choice in row["choices"]]
+    scores = loglikelihoods(model, tokenizer, requests, batch_size, label)
+    details, start = [], 0
+    totals: dict[str, float] = {}
+    for row in rows:
+        lls = [ll for ll, _ in scores[start : start + len(row["choices"])]]
+        start += len(row["choices"])
+        per = mc_metrics(lls, row["choices"], row["gold"])  # argmax: first index on ties, like lm-eval
+        details.append({"prediction": row["choices"][per["pred"]], "loglikelihoods": lls, **per})
+        for metric in task.metrics:
+            totals[metric] = totals.get(metric, 0.0) + per[metric]
+    return {metric: value / len(rows) for metric, value in totals.items()}, details
+
+
+def _result_rows(arm: str, task, lang: str, metrics: dict, n: int) -> list[dict]:
+    return [
+        {
+            "arm": arm,
+            "task": task.name,
+            "language": lang,
+            "metric": metric,
+            "value": round(value, 6),
+            "n": n,
+            "task_version": task.version,
+        }
+        for metric, value in metrics.items()
+    ]
 
 
 def write_results(rows: list[dict], path: Path) -> None:

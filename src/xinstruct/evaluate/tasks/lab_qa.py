@@ -17,7 +17,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from xinstruct.errors import DataError
 from xinstruct.evaluate.fidelity import fidelity
+from xinstruct.evaluate.tasks.common import TaskContext
 
 VERSION = 1
 
@@ -31,19 +33,19 @@ class LabQA:
     name: str = "lab_qa"
     version: int = VERSION
     kind: str = "generation"
+    languages: tuple[str, ...] = ()  # whatever the lab world has
 
     def world(self, model_dir: Path):
         from xinstruct.lab.pretrain import load_world
 
         return load_world(model_dir)
 
-    def languages(self, model_dir: Path) -> list[str]:
-        return list(self.world(model_dir).config.languages)
-
-    def load(self, model_dir: Path, lang: str) -> list[dict]:
+    def load(self, ctx: TaskContext, lang: str) -> list[dict]:
         from xinstruct.lab.corpus import qa_questions
 
-        rows = qa_questions(self.world(model_dir), lang)
+        if ctx.model_dir is None:
+            raise DataError("task lab_qa needs the lab base model (model: lab)")
+        rows = qa_questions(self.world(ctx.model_dir), lang)
         for row in rows:
             row["messages"] = [{"role": "user", "content": row["question"]}]
         return rows
@@ -55,8 +57,8 @@ class LabQA:
 
         return [row["question"] for row in qa_questions(World(exp.world_config()), lang)]
 
-    def score(self, model_dir: Path, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
-        world = self.world(model_dir)
+    def score(self, ctx: TaskContext, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
+        world = self.world(ctx.model_dir)
 
         def detect(text: str) -> str | None:
             counts = Counter(world.word_languages(text)).most_common(1)

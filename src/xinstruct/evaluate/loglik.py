@@ -1,0 +1,67 @@
+"""Log-likelihood of continuations given contexts, as lm-evaluation-harness defines it.
+
+For a request (context, continuation) (SPEC-metrics.md §4):
+- trailing whitespace of the context moves to the front of the continuation;
+- whole = encode(context + continuation), context_ids = encode(context), continuation_ids =
+  whole[len(context_ids):] (a token merging across the boundary belongs to the continuation);
+  `encode` uses the tokenizer's default special tokens (BOS for Llama-style models);
+- an empty context scores the continuation (no special tokens) after the prefix token (BOS, else EOS);
+- ll = sum of log-softmax probabilities of the continuation tokens; is_greedy = every argmax matches.
+Requests are batched longest first with left padding (explicit position ids), and the model
+computes logits only for the continuation positions (`logits_to_keep`).
+"""
+
+from __future__ import annotations
+
+from xinstruct.progress import progress_bar
+
+
+def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    stripped = context.rstrip()
+    if stripped != context:
+        continuation = context[len(stripped) :] + continuation
+        context = stripped
+    if not context:
+        prefix = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        cont = tokenizer(continuation, add_special_tokens=False)["input_ids"]
+        return ([prefix], cont[1:]) if cont and cont[0] == prefix else ([prefix], cont)
+    whole = tokenizer(context + continuation)["input_ids"]
+    context_ids = tokenizer(context)["input_ids"]
+    return whole[: len(context_ids)], whole[len(context_ids) :]
+
+
+def loglikelihoods(
+    model, tokenizer, requests: list[tuple[str, str]], batch_size: int = 32, description: str = "scoring"
+) -> list[tuple[float, bool]]:
+    """(log-likelihood, is_greedy) of each (context, continuation), in input order."""
+    import torch
+
+    pairs = [encode_pair(tokenizer, ctx, cont) for ctx, cont in requests]
+    max_length = getattr(model.config, "max_position_embeddings", None) or 2048
+    inputs = [(ctx + cont)[-(max_length + 1) :][:-1] for ctx, cont in pairs]
+    order = sorted(range(len(pairs)), key=lambda i: -len(inputs[i]))
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    results: list[tuple[float, bool]] = [(0.0, False)] * len(pairs)
+    model.eval()
+    with progress_bar() as bar, torch.inference_mode():
+        task = bar.add_task(description, total=len(pairs))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = max(len(inputs[i]) for i in idx)
+            keep = max(len(pairs[i][1]) for i in idx)
+            input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
+            attention = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):  # left padding: every continuation ends at the last position
+                input_ids[row, width - len(inputs[i]) :] = torch.tensor(inputs[i])
+                attention[row, width - len(inputs[i]) :] = 1
+            positions = (attention.cumsum(-1) - 1).clamp(min=0)
+            # logits only for the last `keep` positions: no log-softmax over the whole sequence x vocabulary
+            logits = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, logits_to_keep=keep)
+            logprobs = torch.log_softmax(logits.logits.float(), dim=-1)
+            for row, i in enumerate(idx):
+                cont = torch.tensor(pairs[i][1])
+                scored = logprobs[row, keep - len(cont) :]
+                ll = float(scored.gather(-1, cont[:, None]).sum())
+                results[i] = (ll, bool((scored.argmax(-1) == cont).all()))
+            bar.update(task, advance=len(idx))
+    return results

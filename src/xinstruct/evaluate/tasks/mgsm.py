@@ -1,0 +1,60 @@
+"""mgsm: grade-school math in 11 languages (MGSM, Shi et al. 2022), generation with number extraction.
+
+Direct prompt as in lm-evaluation-harness (question, then "Answer:"), greedy; the answer is the
+last number of the output (flexible-extract) compared after removing case and ASCII punctuation.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, require
+
+VERSION = 1
+LANGUAGES = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
+
+
+@dataclass(frozen=True)
+class MGSM:
+    name: str = "mgsm"
+    version: int = VERSION
+    kind: str = "generation"
+    languages: tuple[str, ...] = LANGUAGES
+
+    def load(self, ctx: TaskContext, lang: str) -> list[dict]:
+        check_language(self.name, lang, self.languages)
+        path = require(data_root(ctx.data_dir) / "mgsm" / f"mgsm_{lang}.tsv", self.name)
+        text = path.read_text(encoding="utf-8")
+        rows = [
+            {
+                "id": f"mgsm-{lang}-{i:03d}",
+                "messages": [{"role": "user", "content": question + "\nAnswer:"}],
+                "answer": answer,
+                "question": question,
+            }
+            for i, (question, answer) in enumerate(
+                csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE)
+            )
+        ]
+        return limited(rows, ctx)
+
+    def output_language(self, lang: str) -> str:
+        """The language answers should be in (language fidelity is measured against it)."""
+        return lang
+
+    def prompts(self, exp, lang: str) -> list[str]:
+        return [row["question"] for row in self.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
+
+    def score(self, ctx: TaskContext, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
+        from xinstruct.metrics import mgsm_exact_match, mgsm_extract
+
+        details = []
+        for row, pred in zip(rows, predictions, strict=True):
+            extracted = mgsm_extract(pred)
+            details.append({"extracted": extracted, "exact_match": mgsm_exact_match(extracted, row["answer"])})
+        return {"exact_match": sum(d["exact_match"] for d in details) / len(rows)}, details
+
+
+mgsm = MGSM()

@@ -1,0 +1,60 @@
+"""ntrex: English -> x translation of the NTREX-128 news test set, chrF and BLEU (sacrebleu).
+
+The request is the English phrasing "Translate the following text into <language>." (the same
+as the translation demonstrations) and the sentence; greedy. Corpus chrF (sacrebleu defaults) and
+BLEU with the target language's tokenizer (zh, ja-mecab, ko-mecab where installed); scores in
+[0, 1] (sacrebleu's / 100).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, require
+
+VERSION = 1
+LANGUAGES = ("ar", "de", "el", "es", "hi", "it", "ja", "ko", "ru", "th", "tr", "vi", "zh-CN")
+
+
+@dataclass(frozen=True)
+class NTREX:
+    name: str = "ntrex"
+    version: int = VERSION
+    kind: str = "generation"
+    languages: tuple[str, ...] = LANGUAGES
+
+    def load(self, ctx: TaskContext, lang: str) -> list[dict]:
+        from xinstruct.data.parallel import read_per_language
+        from xinstruct.recipes.phrases import TRANSLATE, phrasings
+
+        check_language(self.name, lang, self.languages)
+        directory = require(data_root(ctx.data_dir) / "ntrex" / "NTREX-128", self.name)
+        request = phrasings(TRANSLATE, "en", lang)[0]
+        rows = [
+            {
+                "id": pair.id,
+                "messages": [{"role": "user", "content": f"{request}\n\n{pair.source}"}],
+                "answer": pair.target,
+                "source_text": pair.source,
+            }
+            for pair in read_per_language(directory, "en", lang)
+        ]
+        return limited(rows, ctx)
+
+    def output_language(self, lang: str) -> str:
+        """The language answers should be in (language fidelity is measured against it)."""
+        return lang
+
+    def prompts(self, exp, lang: str) -> list[str]:
+        return [row["source_text"] for row in self.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
+
+    def score(self, ctx: TaskContext, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
+        from xinstruct.metrics import bleu, chrf
+
+        references = [row["answer"] for row in rows]
+        c = chrf(predictions, references)
+        b = bleu(predictions, references, target_lang=lang.split("-")[0])
+        return {"chrf": c["score"] / 100, "bleu": b["score"] / 100}, [{} for _ in rows]
+
+
+ntrex = NTREX()
