@@ -29,7 +29,10 @@ Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory of the 
 Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a field, e.g. --set train.lr=1e-4.")]
 CacheDir = Annotated[
     Path | None,
-    typer.Option(help="Cache for lab base models and translations [env XINSTRUCT_CACHE, default ~/.cache/xinstruct]."),
+    typer.Option(
+        help="Cache for lab base models, translations and eval requests "
+        "\\[env XINSTRUCT_CACHE, default ~/.cache/xinstruct]."
+    ),
 ]
 
 
@@ -196,7 +199,13 @@ def eval_(
     experiment: Annotated[Path | None, typer.Argument(help="Experiment file (or use --model).")] = None,
     out: Out = Path("xinstruct-eval"),
     set: Sets = None,
-    cache_dir: CacheDir = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Cache for lab base models, translations and evaluation requests (eval_requests.sqlite: "
+            "a killed evaluation resumes from it) \\[env XINSTRUCT_CACHE, default ~/.cache/xinstruct]."
+        ),
+    ] = None,
     model: Annotated[str | None, typer.Option(help="Evaluate this HF model dir / hub id / LoRA adapter dir.")] = None,
     tasks: Annotated[str, typer.Option(help="Comma-separated task names (with --model).")] = "xquad",
     languages: Annotated[str, typer.Option(help="Comma-separated BCP-47 tags (with --model).")] = "en",
@@ -215,7 +224,7 @@ def eval_(
         from xinstruct.evaluate.standalone import evaluate_model
 
         table = evaluate_model(model, tasks.split(","), languages.split(","), out, limit, batch_size,
-                               max_new_tokens, data_dir)  # fmt: skip
+                               max_new_tokens, data_dir, _cache_dir(cache_dir))  # fmt: skip
     except XinstructError as e:
         raise _fail(e) from None
     console.print(table)

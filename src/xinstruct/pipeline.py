@@ -167,6 +167,7 @@ def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pat
         exp.eval.max_new_tokens,
         exp.eval.batch_size,
         tmp,
+        cache_dir,  # the request cache lives outside tmp: a killed eval stage resumes from it
     )
     return {"n_metrics": len(rows)}
 

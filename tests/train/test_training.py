@@ -134,3 +134,16 @@ def test_packed_lora_run_logs_loss_per_language_and_writes_a_card(tiny_lab_model
     assert "ab" * 32 in card and "`pinch`" in card and "library_name: peft" in card
     checkpoints = list((tmp_path / "ckpt").glob("checkpoint-*"))  # the Trainer saves at the end too
     assert checkpoints and all((p / "COMPLETE").exists() for p in checkpoints)
+
+
+def test_qlora_loads_the_base_in_4_bit_nf4_and_lora_wraps_it():
+    import torch
+
+    from xinstruct.train.sft import _load_kwargs
+    from xinstruct.train.trl_args import build_lora_config
+
+    cfg = TrainConfig(method="qlora", lora_r=8)
+    quant = _load_kwargs(cfg)["quantization_config"]
+    assert quant.load_in_4bit and quant.bnb_4bit_quant_type == "nf4" and quant.bnb_4bit_use_double_quant
+    assert quant.bnb_4bit_compute_dtype == torch.bfloat16
+    assert build_lora_config(cfg).r == 8

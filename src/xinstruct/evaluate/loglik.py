@@ -8,12 +8,22 @@ For a request (context, continuation) (SPEC-metrics.md §4):
 - an empty context scores the continuation (no special tokens) after the prefix token (BOS, else EOS);
 - ll = sum of log-softmax probabilities of the continuation tokens; is_greedy = every argmax matches.
 Requests are batched longest first with left padding (explicit position ids), and the model
-computes logits only for the continuation positions (`logits_to_keep`).
+computes logits only for the continuation positions (`logits_to_keep`). With a request cache,
+cached requests are answered from it and only the misses go to the model (still length-sorted and
+batched); each batch is committed to the cache as soon as it is done.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from xinstruct.progress import progress_bar
+
+if TYPE_CHECKING:
+    from xinstruct.evaluate.cache import TaskCache
+
+ENGINE = "loglikelihood/1"  # bump when the scoring below changes: invalidates cached log-likelihoods
 
 
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -31,20 +41,44 @@ def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], 
 
 
 def loglikelihoods(
-    model, tokenizer, requests: list[tuple[str, str]], batch_size: int = 32, description: str = "scoring"
+    model,
+    tokenizer,
+    requests: list[tuple[str, str]],
+    batch_size: int = 32,
+    description: str = "scoring",
+    cache: TaskCache | None = None,
+    examples: Sequence[str] | None = None,
 ) -> list[tuple[float, bool]]:
-    """(log-likelihood, is_greedy) of each (context, continuation), in input order."""
+    """(log-likelihood, is_greedy) of each (context, continuation), in input order.
+
+    `cache` answers the requests it has (keyed by `examples`, the example ids, and the request) and
+    stores the rest batch by batch.
+    """
     import torch
 
-    pairs = [encode_pair(tokenizer, ctx, cont) for ctx, cont in requests]
+    from xinstruct.evaluate.cache import request_key
+
+    examples = list(examples) if examples is not None else [""] * len(requests)
+    keys = [
+        (example, request_key({"engine": ENGINE, "context": ctx, "continuation": cont}))
+        for example, (ctx, cont) in zip(examples, requests, strict=True)
+    ]
+    found = cache.get_many(keys) if cache is not None else {}
+    results: list[tuple[float, bool]] = [(0.0, False)] * len(requests)
+    for i, key in enumerate(keys):
+        if key in found:
+            results[i] = (float(found[key][0]), bool(found[key][1]))
+    todo = [i for i, key in enumerate(keys) if key not in found]
+    pairs = {i: encode_pair(tokenizer, *requests[i]) for i in todo}
     max_length = getattr(model.config, "max_position_embeddings", None) or 2048
-    inputs = [(ctx + cont)[-(max_length + 1) :][:-1] for ctx, cont in pairs]
-    order = sorted(range(len(pairs)), key=lambda i: -len(inputs[i]))
+    inputs = {i: (ctx + cont)[-(max_length + 1) :][:-1] for i, (ctx, cont) in pairs.items()}
+    order = sorted(todo, key=lambda i: -len(inputs[i]))
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    results: list[tuple[float, bool]] = [(0.0, False)] * len(pairs)
+    if cache is not None:
+        description = f"{description} ({len(requests) - len(todo)} cached)"
     model.eval()
     with progress_bar() as bar, torch.inference_mode():
-        task = bar.add_task(description, total=len(pairs))
+        task = bar.add_task(description, total=len(requests), completed=len(requests) - len(todo))
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             width = max(len(inputs[i]) for i in idx)
@@ -63,5 +97,7 @@ def loglikelihoods(
                 scored = logprobs[row, keep - len(cont) :]
                 ll = float(scored.gather(-1, cont[:, None]).sum())
                 results[i] = (ll, bool((scored.argmax(-1) == cont).all()))
+            if cache is not None:  # one commit per batch: a killed run loses at most this batch
+                cache.put_many([(keys[i], list(results[i])) for i in idx])
             bar.update(task, advance=len(idx))
     return results

@@ -3,14 +3,20 @@
 Writes `predictions.jsonl` (one row per example: prompt, prediction, reference, scoring
 details) and `metrics.csv` in the results schema (arm, task, language, metric, value, n,
 task_version). Works on any HF causal LM directory or a LoRA adapter directory.
+
+With `cache_dir`, every model request goes through the request cache `<cache_dir>/eval_requests.sqlite`
+(`xinstruct.evaluate.cache`): a killed evaluation resumes where it stopped, and a rerun of the same
+model, tasks and settings sends nothing to the model.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
+from xinstruct.evaluate.cache import RequestCache, cache_path
 from xinstruct.evaluate.fidelity import lingua_fidelity
 from xinstruct.evaluate.generate import generate
 from xinstruct.evaluate.loglik import loglikelihoods
@@ -53,15 +59,24 @@ def evaluate(
     max_new_tokens: int,
     batch_size: int,
     out: Path,
+    cache_dir: Path | None = None,
 ) -> list[dict]:
     """Run `tasks` x `languages` on the model in `model_dir`; write predictions and metrics into `out`.
 
     A task skips the languages it does not have (with a warning). Multiple-choice tasks are scored by
     log-likelihood; tasks with `aggregate` add rows for language "all" (e.g. consistency, AC3).
+    With `cache_dir`, model requests are looked up in (and added to) the request cache there.
     """
     model, tokenizer = load_model(model_dir)
+    cache = RequestCache(cache_path(cache_dir)) if cache_dir is not None else None
+    model_key = ""
+    if cache is not None:  # once per evaluation: the weights' fingerprint (file hashes are cached too)
+        model_key = f"{cache.fingerprint(model_dir, getattr(model.config, '_commit_hash', None))}:{model.dtype}"
     rows_out: list[dict] = []
-    with open(out / "predictions.jsonl", "w", encoding="utf-8") as pred_file:
+    with (
+        cache if cache is not None else nullcontext(),
+        open(out / "predictions.jsonl", "w", encoding="utf-8") as pred_file,
+    ):
         for task_name in tasks:
             task = TASKS[task_name]
             task_languages = [lang for lang in languages if not task.languages or lang in task.languages]
@@ -73,13 +88,19 @@ def evaluate(
             for lang in task_languages:
                 rows = task.load(ctx, lang)
                 label = f"{arm} {task_name} {lang}"
+                scope = cache.scope(model_key, f"{task.name}@{task.version}") if cache is not None else None
+                examples = [f"{lang}/{row['id']}" for row in rows]
                 if task.kind == "multiple_choice":
-                    metrics, details = _multiple_choice(model, tokenizer, task, rows, batch_size, label)
+                    metrics, details = _multiple_choice(
+                        model, tokenizer, task, rows, batch_size, label, scope, examples
+                    )
                     chosen[lang] = [d["prediction"] for d in details]
                     answers[lang] = [row["choices"][row["gold"]] for row in rows]
                 else:
                     messages = [row["messages"] for row in rows]
-                    predictions = generate(model, tokenizer, messages, max_new_tokens, batch_size, label)
+                    predictions = generate(
+                        model, tokenizer, messages, max_new_tokens, batch_size, label, scope, examples
+                    )
                     metrics, details = task.score(ctx, lang, rows, predictions)
                     details = [{"prediction": p, **d} for p, d in zip(predictions, details, strict=True)]
                     if getattr(task, "output_language", None) is not None:  # lingua fidelity, code-switching
@@ -100,11 +121,13 @@ def evaluate(
     return rows_out
 
 
-def _multiple_choice(model, tokenizer, task, rows: list[dict], batch_size: int, label: str):
+def _multiple_choice(model, tokenizer, task, rows: list[dict], batch_size: int, label: str, cache, examples):
     from xinstruct.metrics import mc_metrics
 
-    requests = [(row["context"], " " + choice) for row in rows for choice in row["choices"]]
-    scores = loglikelihoods(model, tokenizer, requests, batch_size, label)
+    delimiter = getattr(task, "target_delimiter", " ")  # lm-eval's: " " by default, "" for PAWS-X
+    requests = [(row["context"], delimiter + choice) for row in rows for choice in row["choices"]]
+    request_examples = [example for row, example in zip(rows, examples, strict=True) for _ in row["choices"]]
+    scores = loglikelihoods(model, tokenizer, requests, batch_size, label, cache, request_examples)
     details, start = [], 0
     totals: dict[str, float] = {}
     for row in rows:

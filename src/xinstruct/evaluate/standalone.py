@@ -1,7 +1,9 @@
 """`xinstruct eval --model M --tasks ... --languages ...`: one model, no experiment file.
 
 Writes `predictions.jsonl`, `metrics.csv` and `results.csv` (the same tidy schema as an
-experiment's) into the output directory, atomically; the arm is named after the model.
+experiment's) into the output directory, atomically; the arm is named after the model. With a
+cache directory, model requests go through `<cache_dir>/eval_requests.sqlite`, which lives outside
+the (temporary) output directory: a killed evaluation resumes without recomputing finished batches.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def evaluate_model(
     batch_size: int = 32,
     max_new_tokens: int = 64,
     data_dir: str | None = None,
+    cache_dir: Path | None = None,
 ):
     from xinstruct.evaluate.runner import evaluate
     from xinstruct.evaluate.tasks import TASKS
@@ -44,7 +47,7 @@ def evaluate_model(
     ctx = TaskContext(model_dir=Path(model), data_dir=data_dir, limit=limit, candidate_languages=tuple(languages))
     out = Path(out)
     with atomic_dir(out) as tmp:
-        rows = evaluate(arm, Path(model), ctx, tasks, languages, max_new_tokens, batch_size, tmp)
+        rows = evaluate(arm, Path(model), ctx, tasks, languages, max_new_tokens, batch_size, tmp, cache_dir)
         shutil.copy(tmp / "metrics.csv", tmp / "results.csv")
     table = Table(title=f"{arm}")
     for column in ("task", "language", "metric", "value", "n"):

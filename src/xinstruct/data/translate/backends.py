@@ -123,7 +123,13 @@ def flores_code(tag: str) -> str:
     code = _FLORES_LANGUAGE.get(lang.language) or lang.to_alpha3()
     if not script:
         raise DataError(f"language {tag!r}: no script known for a FLORES-200 code; give one, e.g. {tag}-Latn")
-    return f"{code}_{script}"
+    code = f"{code}_{script}"
+    return _FLORES_FIXES.get(code, code)
+
+
+# Where FLORES-200 names differ from what langcodes derives: Korean is written Hang there
+# (langcodes says Kore), and Filipino is listed as Tagalog.
+_FLORES_FIXES = {"kor_Kore": "kor_Hang", "fil_Latn": "tgl_Latn"}
 
 
 def short_code(tag: str) -> str:

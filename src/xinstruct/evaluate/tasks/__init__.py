@@ -6,11 +6,15 @@ A task is a small frozen dataclass: `kind` (generation | multiple_choice), `lang
 metrics across languages (consistency). `prompts(exp, lang)` feeds the contamination check.
 """
 
+from xinstruct.evaluate.tasks.belebele import belebele
 from xinstruct.evaluate.tasks.lab_qa import lab_qa
 from xinstruct.evaluate.tasks.mgsm import mgsm
+from xinstruct.evaluate.tasks.mlqa import mlqa
+from xinstruct.evaluate.tasks.pawsx import pawsx
 from xinstruct.evaluate.tasks.seaeval import cross_logiqa, cross_mmlu
 from xinstruct.evaluate.tasks.translation import ntrex
 from xinstruct.evaluate.tasks.xcopa import xcopa
+from xinstruct.evaluate.tasks.xnli import xnli
 from xinstruct.evaluate.tasks.xquad import XQuAD, xquad
 
 TASKS = {
@@ -22,4 +26,8 @@ TASKS = {
     "cross_mmlu": cross_mmlu,
     "cross_logiqa": cross_logiqa,
     "ntrex": ntrex,
+    "mlqa": mlqa,
+    "xnli": xnli,
+    "pawsx": pawsx,
+    "belebele": belebele,
 }

@@ -1,0 +1,156 @@
+"""Bench: multiple-choice scoring speed of xinstruct vs lm-evaluation-harness on the real XCOPA data.
+
+    .venv/bin/pip install lm_eval          # the anchor tool (not a dependency of xinstruct)
+    .venv/bin/python bench/mc_speed.py [--batch-size 32] [--limit N]
+
+One from-config Llama (~30M parameters, 32k-token BPE trained here on the data, random weights)
+is loaded once and scored by both engines, model loading excluded from both timings, same batch
+size: xinstruct's log-likelihood engine (`xinstruct.evaluate.loglik`) over the `xcopa` task in all
+11 languages, and lm-eval's HF backend over the same files through a local task YAML (its own
+xcopa prompt functions, `dataset_path: json`, so it runs offline). Prints
+`mc_speed: xinstruct X s, lm-eval Y s, ratio R, predictions identical: yes|no` (goal R >= 3) and
+the largest per-choice log-likelihood difference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
+
+TASK_YAML = """task: bench_xcopa_{lang}
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {path}
+output_type: multiple_choice
+test_split: test
+doc_to_text: !function utils.doc_to_text_{lang}
+doc_to_target: label
+doc_to_choice: !function utils.doc_to_choice
+metric_list:
+  - metric: acc
+"""
+
+
+def make_model(out: Path) -> Path:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    texts = []
+    for lang in LANGUAGES:
+        for line in (SHARED / "xcopa" / "data" / lang / f"test.{lang}.jsonl").read_text(encoding="utf-8").splitlines():
+            doc = json.loads(line)
+            texts += [doc["premise"], doc["choice1"], doc["choice2"]]
+    alpaca = json.loads((SHARED / "alpaca" / "alpaca_data.json").read_text(encoding="utf-8"))[:20000]
+    texts += [r["instruction"] + " " + r["output"] for r in alpaca]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=32000, special_tokens=["<s>", "</s>", "<pad>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    from tokenizers.processors import TemplateProcessing
+
+    tok.post_processor = TemplateProcessing(single="<s> $A", pair="<s> $A $B", special_tokens=[("<s>", 0)])
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=384, intermediate_size=1024, num_hidden_layers=6,
+        num_attention_heads=6, max_position_embeddings=1024, bos_token_id=0, eos_token_id=1, pad_token_id=2,
+        tie_word_embeddings=False,
+    )  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def run_xinstruct(model, tokenizer, batch_size: int, limit: int | None) -> tuple[float, dict]:
+    from xinstruct.evaluate.loglik import loglikelihoods
+    from xinstruct.evaluate.tasks import TASKS
+    from xinstruct.evaluate.tasks.common import TaskContext
+
+    ctx = TaskContext(data_dir=str(SHARED), limit=limit)
+    rows = {lang: TASKS["xcopa"].load(ctx, lang) for lang in LANGUAGES}
+    requests = [(r["context"], " " + c) for lang in LANGUAGES for r in rows[lang] for c in r["choices"]]
+    t0 = time.perf_counter()
+    scores = loglikelihoods(model, tokenizer, requests, batch_size, "xinstruct xcopa")
+    seconds = time.perf_counter() - t0
+    out, i = {}, 0
+    for lang in LANGUAGES:
+        for r in rows[lang]:
+            out[(lang, r["id"])] = [scores[i + j][0] for j in range(len(r["choices"]))]
+            i += len(r["choices"])
+    return seconds, out
+
+
+def run_lm_eval(model, tokenizer, batch_size: int, limit: int | None, work: Path) -> tuple[float, dict]:
+    import lm_eval
+    from lm_eval.models.huggingface import HFLM
+    from lm_eval.tasks import TaskManager
+
+    tasks_dir = work / "lm_eval_tasks"
+    tasks_dir.mkdir()
+    import shutil
+
+    shutil.copy(Path(lm_eval.__file__).parent / "tasks" / "xcopa" / "utils.py", tasks_dir / "utils.py")
+    for lang in LANGUAGES:
+        path = SHARED / "xcopa" / "data" / lang / f"test.{lang}.jsonl"
+        (tasks_dir / f"bench_xcopa_{lang}.yaml").write_text(TASK_YAML.format(lang=lang, path=path))
+    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+    manager = TaskManager(include_path=str(tasks_dir))
+    t0 = time.perf_counter()
+    results = lm_eval.simple_evaluate(
+        model=lm, tasks=[f"bench_xcopa_{lang}" for lang in LANGUAGES], task_manager=manager, limit=limit,
+        log_samples=True, bootstrap_iters=0,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    out = {}
+    for lang in LANGUAGES:
+        for sample in results["samples"][f"bench_xcopa_{lang}"]:
+            out[(lang, str(sample["doc"]["idx"]))] = [float(resp[0][0]) for resp in sample["resps"]]
+    return seconds, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--limit", type=int, default=None, help="examples per language (default: all 500)")
+    args = parser.parse_args()
+    if not SHARED.exists():
+        sys.exit(f"bench needs {SHARED} (the team's shared data)")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory(prefix="xinstruct-bench-") as tmp:
+        work = Path(tmp)
+        model_dir = make_model(work / "model")
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        n_params = sum(p.numel() for p in model.parameters()) / 1e6
+        print(f"model: {n_params:.1f}M parameters, vocabulary {len(tokenizer)}", file=sys.stderr)
+        ours_s, ours = run_xinstruct(model, tokenizer, args.batch_size, args.limit)
+        theirs_s, theirs = run_lm_eval(model, tokenizer, args.batch_size, args.limit, work)
+    assert ours.keys() == theirs.keys(), "the two engines scored different documents"
+    diff = max(abs(a - b) for key in ours for a, b in zip(ours[key], theirs[key], strict=True))
+    same = all(
+        max(range(len(v)), key=lambda i, v=v: (v[i], -i))
+        == max(range(len(theirs[k])), key=lambda i, k=k: (theirs[k][i], -i))
+        for k, v in ours.items()
+    )
+    print(f"documents: {len(ours)}, largest log-likelihood difference: {diff:.2e}", file=sys.stderr)
+    print(
+        f"mc_speed: xinstruct {ours_s:.1f} s, lm-eval {theirs_s:.1f} s, ratio {theirs_s / ours_s:.2f}, "
+        f"predictions identical: {'yes' if same else 'no'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""The evaluation request cache: a rerun sends nothing to the model, what invalidates it, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DATA
+from xinstruct.evaluate import runner
+from xinstruct.evaluate.cache import FILENAME, RequestCache
+from xinstruct.evaluate.generate import generate
+from xinstruct.evaluate.loglik import loglikelihoods
+from xinstruct.evaluate.tasks import TASKS
+from xinstruct.evaluate.tasks.common import TaskContext
+
+needs_shared = pytest.mark.skipif(not SHARED_DATA.exists(), reason=f"shared data not found at {SHARED_DATA}")
+REQUESTS = [
+    ("the city of bob is", " rome."),
+    ("the city of bob is ", "rome."),
+    ("a much longer context about the job of mitur and the pet of", " a dog"),
+    ("", "hello there"),
+    ("the pet of", " a cat"),
+]
+
+
+def count_requests(model, monkeypatch=None) -> dict[str, int]:
+    """Wrap the model so that `sent` counts the rows it is asked about: forward passes outside generate, generate."""
+    sent = {"forward": 0, "generate": 0}
+    forward, generate_ = model.forward, model.generate
+    inside_generate = []
+
+    def counted_forward(*args, **kwargs):
+        if not inside_generate:
+            sent["forward"] += kwargs["input_ids"].shape[0]
+        return forward(*args, **kwargs)
+
+    def counted_generate(*args, **kwargs):
+        sent["generate"] += kwargs["input_ids"].shape[0]
+        inside_generate.append(True)
+        try:
+            return generate_(*args, **kwargs)
+        finally:
+            inside_generate.pop()
+
+    if monkeypatch is not None:  # a shared model: put the originals back after the test
+        monkeypatch.setattr(model, "forward", counted_forward)
+        monkeypatch.setattr(model, "generate", counted_generate)
+    else:
+        model.forward, model.generate = counted_forward, counted_generate
+    return sent
+
+
+@pytest.fixture
+def counting_loader(monkeypatch):
+    """runner.load_model, with every model it loads counting what it is sent; returns the counters of each load."""
+    loads: list[dict[str, int]] = []
+    load = runner.load_model
+
+    def counted_load(model_dir, trust_remote_code=False):
+        model, tokenizer = load(model_dir, trust_remote_code)
+        loads.append(count_requests(model))
+        return model, tokenizer
+
+    monkeypatch.setattr(runner, "load_model", counted_load)
+    return loads
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_lab_model):
+    return runner.load_model(tiny_lab_model)
+
+
+def lab_prompts(model_dir: Path, n: int = 9) -> list[list[dict]]:
+    return [row["messages"] for row in TASKS["lab_qa"].load(TaskContext(model_dir=model_dir), "qab")[:n]]
+
+
+def test_loglikelihoods_come_back_identical_and_only_misses_are_scored(tiny, tmp_path, monkeypatch):
+    model, tokenizer = tiny
+    sent = count_requests(model, monkeypatch)
+    plain = loglikelihoods(model, tokenizer, REQUESTS, batch_size=2)
+    examples = [f"en/{i}" for i in range(len(REQUESTS))]
+    with RequestCache(tmp_path / FILENAME) as cache:
+        scope = cache.scope("m", "t@1")
+        assert loglikelihoods(model, tokenizer, REQUESTS, 2, cache=scope, examples=examples) == plain
+        sent["forward"] = 0
+        assert loglikelihoods(model, tokenizer, REQUESTS, 3, cache=scope, examples=examples) == plain
+        assert sent["forward"] == 0 and cache.count() == len(REQUESTS)
+
+        scope = cache.scope("m", "t@2")
+        partial = loglikelihoods(model, tokenizer, REQUESTS[::2], 2, cache=scope, examples=examples[::2])
+        sent["forward"] = 0
+        full = loglikelihoods(model, tokenizer, REQUESTS, 2, cache=scope, examples=examples)
+        assert sent["forward"] == len(REQUESTS) - len(partial)  # only the misses went to the model
+        assert full[::2] == partial  # cached values come back bit for bit
+        # float32 log-likelihoods move in the 7th digit with the padding width (other batch mates), cached or not
+        assert [ll for ll, _ in full] == pytest.approx([ll for ll, _ in plain], rel=1e-5)
+        assert [greedy for _, greedy in full] == [greedy for _, greedy in plain]
+
+
+def test_generations_come_back_identical_and_max_new_tokens_invalidates(tiny, tiny_lab_model, tmp_path, monkeypatch):
+    model, tokenizer = tiny
+    sent = count_requests(model, monkeypatch)
+    prompts = lab_prompts(tiny_lab_model)
+    examples = [f"qab/{i}" for i in range(len(prompts))]
+    plain = generate(model, tokenizer, prompts, 6, batch_size=4)
+    with RequestCache(tmp_path / FILENAME) as cache:
+        scope = cache.scope("m", "lab_qa@1")
+        assert generate(model, tokenizer, prompts[:4], 6, 1, cache=scope, examples=examples[:4]) == plain[:4]
+        sent["generate"] = 0
+        assert generate(model, tokenizer, prompts, 6, 4, cache=scope, examples=examples) == plain
+        assert sent["generate"] == len(prompts) - 4
+        sent["generate"] = 0
+        assert generate(model, tokenizer, prompts, 6, 4, cache=scope, examples=examples) == plain
+        assert sent["generate"] == 0
+        generate(model, tokenizer, prompts, 5, 4, cache=scope, examples=examples)  # another max_new_tokens
+        assert sent["generate"] == len(prompts)
+        other_task = cache.scope("m", "lab_qa@2")  # a new task version
+        generate(model, tokenizer, prompts, 6, 4, cache=other_task, examples=examples)
+        assert sent["generate"] == 2 * len(prompts)
+
+
+def test_rerun_of_an_evaluation_sends_nothing_to_the_model(tiny_lab_model, tmp_path, counting_loader, capsys):
+    def run(out: Path, cache_dir: Path | None) -> list[dict]:
+        out.mkdir()
+        ctx = TaskContext(model_dir=tiny_lab_model)
+        return runner.evaluate("base", tiny_lab_model, ctx, ["lab_qa"], ["en", "qac"], 4, 7, out, cache_dir)
+
+    plain = run(tmp_path / "plain", None)
+    first = run(tmp_path / "first", tmp_path / "cache")
+    second = run(tmp_path / "second", tmp_path / "cache")
+    n = 2 * plain[0]["n"]
+    assert [load["generate"] for load in counting_loader] == [n, n, 0]
+    assert f"base lab_qa qac ({plain[0]['n']} cached)" in capsys.readouterr().out
+    assert plain == first == second
+    for name in ("predictions.jsonl", "metrics.csv"):
+        text = (tmp_path / "plain" / name).read_bytes()
+        assert (tmp_path / "first" / name).read_bytes() == text == (tmp_path / "second" / name).read_bytes()
+
+
+def test_model_fingerprint_follows_the_weights_and_hashes_each_file_once(tiny_lab_model, tmp_path, monkeypatch):
+    from safetensors.torch import load_file, save_file
+
+    import xinstruct.evaluate.cache as cache_module
+
+    hashed = []
+    sha256_file = cache_module.sha256_file
+    monkeypatch.setattr(cache_module, "sha256_file", lambda path: hashed.append(path.name) or sha256_file(path))
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_lab_model, copy)
+    with RequestCache(tmp_path / FILENAME) as cache:
+        original = cache.fingerprint(tiny_lab_model)
+        assert cache.fingerprint(copy) == original  # content, not path
+        assert "model.safetensors" in hashed and "manifest.json" not in hashed and "lab_world.json" not in hashed
+    hashed.clear()
+    with RequestCache(tmp_path / FILENAME) as cache:  # another process: hashes come from the database
+        assert cache.fingerprint(copy) == original and hashed == []
+        (copy / "README.md").write_text("a model card does not change the outputs")
+        assert cache.fingerprint(copy) == original
+        adapter = tmp_path / "adapter"
+        adapter.mkdir()
+        (adapter / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": str(copy)}))
+        on_original_base = cache.fingerprint(adapter)
+        hashed.clear()
+        weights = load_file(copy / "model.safetensors")
+        name = sorted(weights)[0]
+        weights[name] = weights[name] + 0.01
+        save_file(weights, copy / "model.safetensors", metadata={"format": "pt"})
+        assert cache.fingerprint(copy) != original and hashed == ["model.safetensors"]  # size, mtime changed
+        assert cache.fingerprint(adapter) != on_original_base  # an adapter's base model counts too
+        assert cache.fingerprint("org/not-local") == "hub:org/not-local@unresolved"
+        assert cache.fingerprint("org/not-local", "abc123") == "hub:org/not-local@abc123"
+
+
+def test_changed_weights_invalidate_an_evaluation(tiny_lab_model, tmp_path, counting_loader):
+    from safetensors.torch import load_file, save_file
+
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_lab_model, copy)
+
+    def run(out: str) -> None:
+        (tmp_path / out).mkdir()
+        ctx = TaskContext(model_dir=copy)
+        runner.evaluate("m", copy, ctx, ["lab_qa"], ["en"], 4, 8, tmp_path / out, tmp_path / "cache")
+
+    run("first")
+    weights = load_file(copy / "model.safetensors")
+    save_file({k: v * 1.5 for k, v in weights.items()}, copy / "model.safetensors", metadata={"format": "pt"})
+    run("changed")
+    run("again")
+    assert counting_loader[0]["generate"] > 0
+    assert [load["generate"] for load in counting_loader] == [counting_loader[0]["generate"]] * 2 + [0]
+
+
+def _cached_rows(db: Path) -> int:
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+            return conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+@needs_shared
+def test_sigkilled_eval_resumes_without_recomputing(tiny_lab_model, tmp_path, counting_loader, capsys):
+    from xinstruct.evaluate.standalone import evaluate_model
+
+    cache_dir, limit = tmp_path / "cache", 40
+    total = 2 * limit  # xcopa: two choices per example, one request each
+    db = cache_dir / FILENAME
+    args = ["--model", str(tiny_lab_model), "--tasks", "xcopa", "--languages", "zh", "--data-dir", str(SHARED_DATA)]
+    args += ["--limit", str(limit), "--batch-size", "2", "--cache-dir", str(cache_dir), "--out", str(tmp_path / "a")]
+    with open(tmp_path / "log.txt", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "xinstruct.cli", "eval", *args], stdout=log, stderr=log)
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if 10 <= _cached_rows(db) < total:  # a few batches committed, more to come
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.005)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, (tmp_path / "log.txt").read_text()
+    assert not (tmp_path / "a").exists()  # the output directory is written atomically: nothing published
+    cached = _cached_rows(db)
+    assert 10 <= cached < total and cached % 2 == 0  # whole batches of 2
+
+    capsys.readouterr()
+    model, data = str(tiny_lab_model), str(SHARED_DATA)
+    evaluate_model(model, ["xcopa"], ["zh"], tmp_path / "a", limit, 2, 64, data, cache_dir)  # the rerun, resumed
+    assert counting_loader[-1]["forward"] == total - cached  # nothing finished before the kill is recomputed
+    assert f"({cached} cached)" in capsys.readouterr().out
+    assert _cached_rows(db) == total
+
+    evaluate_model(model, ["xcopa"], ["zh"], tmp_path / "b", limit, 2, 64, data)  # uninterrupted, no cache
+    assert counting_loader[-1]["forward"] == total
+    for name in ("predictions.jsonl", "metrics.csv", "results.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
