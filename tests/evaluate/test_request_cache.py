@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DATA
-from xinstruct.evaluate import runner
+from xinstruct.evaluate import loglik, runner
 from xinstruct.evaluate.cache import FILENAME, RequestCache
 from xinstruct.evaluate.generate import generate
 from xinstruct.evaluate.loglik import loglikelihoods
@@ -33,7 +33,7 @@ REQUESTS = [
 ]
 
 
-def count_requests(model, monkeypatch=None) -> dict[str, int]:
+def count_requests(model, monkeypatch) -> dict[str, int]:
     """Wrap the model so that `sent` counts the rows it is asked about: forward passes outside generate, generate."""
     sent = {"forward": 0, "generate": 0}
     forward, generate_ = model.forward, model.generate
@@ -52,11 +52,16 @@ def count_requests(model, monkeypatch=None) -> dict[str, int]:
         finally:
             inside_generate.pop()
 
-    if monkeypatch is not None:  # a shared model: put the originals back after the test
-        monkeypatch.setattr(model, "forward", counted_forward)
-        monkeypatch.setattr(model, "generate", counted_generate)
-    else:
-        model.forward, model.generate = counted_forward, counted_generate
+    score_trees = loglik._score_trees
+
+    def counted_trees(scored_model, pairs, groups, pad):  # shared-context rows hold several requests each
+        if scored_model is model:
+            sent["forward"] += sum(len(group) for group in groups)
+        return score_trees(scored_model, pairs, groups, pad)
+
+    monkeypatch.setattr(loglik, "_score_trees", counted_trees)
+    monkeypatch.setattr(model, "forward", counted_forward)
+    monkeypatch.setattr(model, "generate", counted_generate)
     return sent
 
 
@@ -68,7 +73,7 @@ def counting_loader(monkeypatch):
 
     def counted_load(model_dir, trust_remote_code=False):
         model, tokenizer = load(model_dir, trust_remote_code)
-        loads.append(count_requests(model))
+        loads.append(count_requests(model, monkeypatch))
         return model, tokenizer
 
     monkeypatch.setattr(runner, "load_model", counted_load)

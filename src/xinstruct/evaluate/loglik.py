@@ -23,7 +23,7 @@ from xinstruct.progress import progress_bar
 if TYPE_CHECKING:
     from xinstruct.evaluate.cache import TaskCache
 
-ENGINE = "loglikelihood/1"  # bump when the scoring below changes: invalidates cached log-likelihoods
+ENGINE = "loglikelihood/2"  # bump when the scoring below changes: invalidates cached log-likelihoods
 
 
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -77,8 +77,24 @@ def loglikelihoods(
     if cache is not None:
         description = f"{description} ({len(requests) - len(todo)} cached)"
     model.eval()
+    shared = _can_share_contexts(model) and all(len(pairs[i][0]) + len(pairs[i][1]) <= max_length for i in todo)
     with progress_bar() as bar, torch.inference_mode():
         task = bar.add_task(description, total=len(requests), completed=len(requests) - len(todo))
+        if shared and todo:  # choices of one context in one row: the context is computed once
+            groups: dict[tuple[int, ...], list[int]] = {}
+            for i in todo:
+                groups.setdefault(tuple(pairs[i][0]), []).append(i)
+            rows = sorted(groups.values(), key=lambda g: -_tree_length(pairs, g))
+            per_batch = max(1, round(batch_size * len(rows) / len(todo)))  # about batch_size requests per batch
+            for start in range(0, len(rows), per_batch):
+                batch = rows[start : start + per_batch]
+                for i, value in _score_trees(model, pairs, batch, pad).items():
+                    results[i] = value
+                done = [i for group in batch for i in group]
+                if cache is not None:  # one commit per batch: a killed run loses at most this batch
+                    cache.put_many([(keys[i], list(results[i])) for i in done])
+                bar.update(task, advance=len(done))
+            return results
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             width = max(len(inputs[i]) for i in idx)
@@ -101,3 +117,69 @@ def loglikelihoods(
                 cache.put_many([(keys[i], list(results[i])) for i in idx])
             bar.update(task, advance=len(idx))
     return results
+
+
+def _can_share_contexts(model) -> bool:
+    """Shared-context rows need the decoder's hidden states and a plain LM head (no logit soft-capping)."""
+    config = model.config
+    if getattr(config, "final_logit_softcapping", None) or getattr(config, "_attn_implementation", "sdpa") not in (
+        "sdpa",
+        "eager",
+    ):
+        return False
+    try:
+        return model.get_decoder() is not model and model.get_output_embeddings() is not None
+    except (AttributeError, NotImplementedError):
+        return False
+
+
+def _tree_length(pairs: dict, group: list[int]) -> int:
+    return len(pairs[group[0]][0]) + sum(max(0, len(pairs[i][1]) - 1) for i in group)
+
+
+def _score_trees(model, pairs: dict, groups: list[list[int]], pad: int) -> dict[int, tuple[float, bool]]:
+    """Score each group's continuations in one row: context, then every continuation (minus its last
+    token) as a branch that sees the context and itself only, positions restarting after the context."""
+    import torch
+
+    width = max(_tree_length(pairs, g) for g in groups)
+    input_ids = torch.full((len(groups), width), pad, dtype=torch.long)
+    positions = torch.zeros((len(groups), width), dtype=torch.long)
+    allowed = torch.zeros((len(groups), 1, width, width), dtype=torch.bool)
+    where: dict[int, tuple[int, list[int]]] = {}  # request -> (row, positions whose logits predict its tokens)
+    for row, group in enumerate(groups):
+        context = pairs[group[0]][0]
+        n = len(context)
+        input_ids[row, :n] = torch.tensor(context)
+        positions[row, :n] = torch.arange(n)
+        allowed[row, 0, :n, :n] = torch.tril(torch.ones(n, n, dtype=torch.bool))
+        start = n
+        for i in group:
+            branch = pairs[i][1][:-1]
+            end = start + len(branch)
+            if branch:
+                input_ids[row, start:end] = torch.tensor(branch)
+                positions[row, start:end] = torch.arange(n, n + len(branch))
+                allowed[row, 0, start:end, :n] = True
+                allowed[row, 0, start:end, start:end] = torch.tril(
+                    torch.ones(len(branch), len(branch), dtype=torch.bool)
+                )
+            where[i] = (row, [n - 1, *range(start, end)])
+            start = end
+        allowed[row, 0, start:, start:] = torch.eye(width - start, dtype=torch.bool)  # padding sees itself only
+    mask = allowed
+    if model.config._attn_implementation == "eager":
+        mask = torch.zeros(allowed.shape, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)
+    hidden = model.get_decoder()(input_ids=input_ids, attention_mask=mask, position_ids=positions).last_hidden_state
+    rows = torch.tensor([row for row, index in where.values() for _ in index])
+    cols = torch.tensor([p for _, index in where.values() for p in index])
+    logprobs = torch.log_softmax(model.get_output_embeddings()(hidden[rows, cols]).float(), dim=-1)  # one head call
+    targets = torch.tensor([t for i in where for t in pairs[i][1]])
+    token_ll = logprobs.gather(-1, targets[:, None])[:, 0]
+    greedy = logprobs.argmax(-1) == targets
+    out, start = {}, 0
+    for i in where:
+        end = start + len(pairs[i][1])
+        out[i] = (float(token_ll[start:end].sum()), bool(greedy[start:end].all()))
+        start = end
+    return out
