@@ -7,8 +7,11 @@ For a request (context, continuation) (SPEC-metrics.md §4):
   `encode` uses the tokenizer's default special tokens (BOS for Llama-style models);
 - an empty context scores the continuation (no special tokens) after the prefix token (BOS, else EOS);
 - ll = sum of log-softmax probabilities of the continuation tokens; is_greedy = every argmax matches.
-Requests are batched longest first with left padding (explicit position ids), and the model
-computes logits only for the continuation positions (`logits_to_keep`). With a request cache,
+The choices of one context share one row (the context is computed once; each continuation is a
+branch attending to the context and itself, positions restarting after the context), and the LM
+head runs only where a token is scored; rows are batched longest first. Models whose head cannot
+be applied to hidden states directly (logit soft-capping) or other attention kernels use one
+left-padded row per request with `logits_to_keep` instead. With a request cache,
 cached requests are answered from it and only the misses go to the model (still length-sorted and
 batched); each batch is committed to the cache as soon as it is done.
 """
