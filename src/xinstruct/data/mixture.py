@@ -157,7 +157,12 @@ def eval_sets(exp: Experiment) -> dict[str, list[str]]:
     """{"task/lang": prompts} of the experiment's evaluation sets."""
     from xinstruct.evaluate.tasks import TASKS
 
-    return {f"{name}/{lang}": TASKS[name].prompts(exp, lang) for name in exp.eval.tasks for lang in exp.eval_languages}
+    return {
+        f"{name}/{lang}": TASKS[name].prompts(exp, lang)
+        for name in exp.eval.tasks
+        for lang in exp.eval_languages
+        if not TASKS[name].languages or lang in TASKS[name].languages  # as the evaluation skips them
+    }
 
 
 def check_contamination(exp: Experiment, examples: list[Example]) -> dict:
