@@ -58,3 +58,42 @@ def test_generation_is_batch_independent(tiny_lab_model):
     model, tokenizer = load_model(tiny_lab_model)
     prompts = [row["messages"] for row in TASKS["lab_qa"].load(TaskContext(model_dir=tiny_lab_model), "qab")[:9]]
     assert generate(model, tokenizer, prompts, 6, batch_size=1) == generate(model, tokenizer, prompts, 6, batch_size=4)
+
+
+def test_shared_prefix_batches_give_the_same_outputs(tiny_lab_model, monkeypatch):
+    """Prompts sharing a long prefix run it once per batch; the outputs equal one-by-one generation."""
+    from xinstruct.evaluate import generate as gen
+    from xinstruct.evaluate.runner import load_model
+
+    model, tokenizer = load_model(tiny_lab_model)
+    rows = TASKS["lab_qa"].load(TaskContext(model_dir=tiny_lab_model), "en")[:7]
+    passage = " ".join(row["answer"] for row in rows)  # a long passage all questions share
+    prompts = [[{"role": "user", "content": passage + " " + row["question"]}] for row in rows]
+    encoded = {i: gen._ids(tokenizer.apply_chat_template(p, add_generation_prompt=True)) for i, p in enumerate(prompts)}
+    plan = gen.plan_batches(encoded, batch_size=4)
+    assert sorted(len(idx) for idx, _ in plan) == [3, 4] and all(min(shared) >= gen.MIN_SHARED for _, shared in plan)
+    shared = gen.generate(model, tokenizer, prompts, 8, batch_size=4)
+    monkeypatch.setattr(gen, "MIN_SHARED", 10**9)  # no sharing: plain left-padded batches of one
+    assert gen.generate(model, tokenizer, prompts, 8, batch_size=1) == shared
+
+
+def test_groups_with_different_prefixes_share_a_batch(tiny_lab_model, monkeypatch):
+    """Two passages of different lengths, three questions each, in one batch of six rows."""
+    from xinstruct.evaluate import generate as gen
+    from xinstruct.evaluate.runner import load_model
+
+    model, tokenizer = load_model(tiny_lab_model)
+    rows = TASKS["lab_qa"].load(TaskContext(model_dir=tiny_lab_model), "en")[:9]
+    long_passage = " ".join(row["answer"] for row in rows)
+    short_passage = " ".join(row["answer"] for row in reversed(rows[2:6]))
+    prompts = [
+        [{"role": "user", "content": f"{passage} {row['question']}"}]
+        for passage in (long_passage, short_passage)
+        for row in rows[:3]
+    ]
+    encoded = {i: gen._ids(tokenizer.apply_chat_template(p, add_generation_prompt=True)) for i, p in enumerate(prompts)}
+    plan = gen.plan_batches(encoded, batch_size=8)
+    assert len(plan) == 1 and len(set(plan[0][1])) == 2  # one batch, two prefix lengths
+    shared = gen.generate(model, tokenizer, prompts, 8, batch_size=8)
+    monkeypatch.setattr(gen, "MIN_SHARED", 10**9)
+    assert gen.generate(model, tokenizer, prompts, 8, batch_size=1) == shared
