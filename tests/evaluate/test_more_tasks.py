@@ -176,7 +176,7 @@ def test_mlqa_rows_and_official_scores(data):
         {"role": "user", "content": INSTRUCTION.format(context=context, question="How tall is it?")}
     ]
     assert rows[1]["golds"] == ["330 m", "330 m tall"]
-    assert mlqa.output_language("zh") == "zh" and mlqa.kind == "generation"
+    assert mlqa.fidelity and mlqa.kind == "generation"  # answers checked against the evaluation language
 
     metrics, details = mlqa.score(ctx(data), "en", rows, ["  “1889”.", "330"])  # Unicode quotes are punctuation
     assert details[0] == {"exact_match": 1.0, "f1": 1.0}

@@ -156,9 +156,10 @@ def _tokenizer(exp: Experiment):
 def eval_sets(exp: Experiment) -> dict[str, list[str]]:
     """{"task/lang": prompts} of the experiment's evaluation sets."""
     from xinstruct.evaluate.tasks import TASKS
+    from xinstruct.evaluate.tasks.common import task_prompts
 
     return {
-        f"{name}/{lang}": TASKS[name].prompts(exp, lang)
+        f"{name}/{lang}": task_prompts(TASKS[name], exp, lang)
         for name in exp.eval.tasks
         for lang in exp.eval_languages
         if not TASKS[name].languages or lang in TASKS[name].languages  # as the evaluation skips them

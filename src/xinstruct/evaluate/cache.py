@@ -27,6 +27,7 @@ from typing import Any
 
 from xinstruct.artifacts import canonical_json, sha256_file
 from xinstruct.errors import ConfigError
+from xinstruct.sqlite_store import SqliteStore
 
 FILENAME = "eval_requests.sqlite"
 
@@ -99,30 +100,15 @@ def hub_commit(repo_id: str) -> str | None:
     return Path(found).parent.name if isinstance(found, str) else None
 
 
-class RequestCache:
+class RequestCache(SqliteStore):
     """Opened on first use; `scope(model, task)` gives what `generate` / `loglikelihoods` look up and fill."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        self._file_hashes: dict[tuple[str, int, int, int], str] = {}
+    schema = _SCHEMA
+    what = "evaluation cache"
 
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=60)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process loses no commit
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                conn.commit()
-            except (OSError, sqlite3.Error) as e:
-                raise ConfigError(
-                    f"{self.path}: cannot open the evaluation cache ({e}); set another with --cache-dir"
-                ) from None
-            self._conn = conn
-        return self._conn
+    def __init__(self, path: Path):
+        super().__init__(path)
+        self._file_hashes: dict[tuple[str, int, int, int], str] = {}
 
     # -- model fingerprints ---------------------------------------------------------------------------
 
@@ -203,17 +189,6 @@ class RequestCache:
     def count(self) -> int:
         """How many requests are cached (all models and tasks)."""
         return self._db().execute("SELECT COUNT(*) FROM requests").fetchone()[0]
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def __enter__(self) -> RequestCache:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)

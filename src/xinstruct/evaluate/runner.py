@@ -103,9 +103,8 @@ def evaluate(
                     )
                     metrics, details = task.score(ctx, lang, rows, predictions)
                     details = [{"prediction": p, **d} for p, d in zip(predictions, details, strict=True)]
-                    if getattr(task, "output_language", None) is not None:  # lingua fidelity, code-switching
-                        expected = task.output_language(lang)
-                        fidelity, detected = lingua_fidelity(predictions, expected, ctx.candidate_languages)
+                    if getattr(task, "fidelity", False):  # lingua: answers in the evaluation language?
+                        fidelity, detected = lingua_fidelity(predictions, lang, ctx.candidate_languages)
                         metrics = {**metrics, **fidelity}
                         details = [{**d, "detected_lang": x} for d, x in zip(details, detected, strict=True)]
                 for row, detail in zip(rows, details, strict=True):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterable
-from pathlib import Path
 
 from xinstruct.errors import ConfigError
+from xinstruct.sqlite_store import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS translations (
@@ -32,28 +32,12 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class TranslationCache:
+class TranslationCache(SqliteStore):
     """Opened on first use; `get_many` before translating, `put_many` (one commit) after each batch."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=60)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process loses no commit
-                conn.execute(_SCHEMA)
-                conn.commit()
-            except (OSError, sqlite3.Error) as e:
-                raise ConfigError(
-                    f"{self.path}: cannot open the translation cache ({e}); set another with --cache"
-                ) from None
-            self._conn = conn
-        return self._conn
+    schema = (_SCHEMA,)
+    what = "translation cache"
+    option = "--cache"
 
     def get_many(self, key: tuple[str, str, str, str], shas: Iterable[str]) -> dict[str, str]:
         """{sha256: translation} for those of `shas` cached under key (backend, model, src, tgt)."""
@@ -88,8 +72,3 @@ class TranslationCache:
 
     def __len__(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM translations").fetchone()[0]
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None

@@ -67,6 +67,7 @@ class Belebele:
     name: str = "belebele"
     version: int = VERSION
     kind: str = "multiple_choice"
+    prompt_field: str = "context"  # the text the contamination check compares
     languages: tuple[str, ...] = LANGUAGES
     hub: str | None = None  # a hub dataset id (facebook/belebele) instead of the local files
     target_delimiter: str = " "
@@ -102,9 +103,6 @@ class Belebele:
                 }
             )
         return limited(rows, ctx)
-
-    def prompts(self, exp, lang: str) -> list[str]:
-        return [row["context"] for row in self.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
 
 
 belebele = Belebele()

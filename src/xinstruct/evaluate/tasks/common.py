@@ -43,3 +43,20 @@ class TaskContext:
 
 def limited(rows: list[dict], ctx: TaskContext) -> list[dict]:
     return rows if ctx.limit is None else rows[: ctx.limit]
+
+
+def task_prompts(task, exp, lang: str) -> list[str]:
+    """A task's evaluation texts for the contamination check: its `prompts`, else the `prompt_field` of its rows."""
+    if hasattr(task, "prompts"):
+        return task.prompts(exp, lang)
+    return [row[task.prompt_field] for row in task.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
+
+
+def qa_scores(rows: list[dict], predictions: list[str], em_f1) -> tuple[dict, list[dict]]:
+    """Mean exact match and F1 (0-1) of generated answers against each row's golds; `em_f1(pred, golds)`."""
+    details = []
+    for row, pred in zip(rows, predictions, strict=True):
+        em, f1 = em_f1(pred, row["golds"])
+        details.append({"exact_match": em, "f1": f1})
+    n = len(rows)
+    return {"exact_match": sum(d["exact_match"] for d in details) / n, "f1": sum(d["f1"] for d in details) / n}, details

@@ -21,6 +21,8 @@ class MGSM:
     name: str = "mgsm"
     version: int = VERSION
     kind: str = "generation"
+    prompt_field: str = "question"  # the text the contamination check compares
+    fidelity: bool = True  # answers should be in the evaluation language: lingua checks them
     languages: tuple[str, ...] = LANGUAGES
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
@@ -39,13 +41,6 @@ class MGSM:
             )
         ]
         return limited(rows, ctx)
-
-    def output_language(self, lang: str) -> str:
-        """The language answers should be in (language fidelity is measured against it)."""
-        return lang
-
-    def prompts(self, exp, lang: str) -> list[str]:
-        return [row["question"] for row in self.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
 
     def score(self, ctx: TaskContext, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
         from xinstruct.metrics import mgsm_exact_match, mgsm_extract

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, require
+from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, qa_scores, require
 from xinstruct.evaluate.tasks.xquad import INSTRUCTION
 
 VERSION = 1
@@ -30,6 +30,8 @@ class MLQA:
     name: str = "mlqa"
     version: int = VERSION
     kind: str = "generation"
+    prompt_field: str = "question"  # the text the contamination check compares
+    fidelity: bool = True  # answers should be in the evaluation language: lingua checks them
     languages: tuple[str, ...] = LANGUAGES
     split: str = "test"  # test | dev
     hub: str | None = None  # a hub dataset id (facebook/mlqa) instead of the local files
@@ -62,26 +64,11 @@ class MLQA:
         ]
         return limited(rows, ctx)
 
-    def output_language(self, lang: str) -> str:
-        """The language answers should be in (language fidelity is measured against it)."""
-        return lang
-
-    def prompts(self, exp, lang: str) -> list[str]:
-        return [row["question"] for row in self.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
-
     def score(self, ctx: TaskContext, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
         from xinstruct.metrics import mlqa_em_f1
 
-        details = []
-        for row, pred in zip(rows, predictions, strict=True):
-            em, f1 = mlqa_em_f1(pred, row["golds"], lang)  # lang: the context (answer) language
-            details.append({"exact_match": em, "f1": f1})
-        n = len(rows)
-        metrics = {
-            "exact_match": sum(d["exact_match"] for d in details) / n,
-            "f1": sum(d["f1"] for d in details) / n,
-        }
-        return metrics, details
+        # lang: the context (answer) language
+        return qa_scores(rows, predictions, lambda pred, golds: mlqa_em_f1(pred, golds, lang))
 
 
 mlqa = MLQA()

@@ -32,6 +32,7 @@ class SeaEvalCross:
     file: str
     version: int = VERSION
     kind: str = "multiple_choice"
+    prompt_field: str = "context"  # the text the contamination check compares
     languages: tuple[str, ...] = tuple(LANGUAGE_NAMES)
     metrics: tuple[str, ...] = ("acc",)
 
@@ -52,9 +53,6 @@ class SeaEvalCross:
                 }
             )
         return limited(rows, ctx)
-
-    def prompts(self, exp, lang: str) -> list[str]:
-        return [row["context"] for row in self.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
 
     def aggregate(self, chosen: dict[str, list[str]], answers: dict[str, list[str]]) -> dict[str, float]:
         """Metrics across languages from each language's chosen choice strings (same question order)."""

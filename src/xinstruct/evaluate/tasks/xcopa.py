@@ -33,6 +33,7 @@ class XCOPA:
     name: str = "xcopa"
     version: int = VERSION
     kind: str = "multiple_choice"
+    prompt_field: str = "context"  # the text the contamination check compares
     languages: tuple[str, ...] = tuple(CONNECTORS)
     split: str = "test"
 
@@ -55,9 +56,6 @@ class XCOPA:
                 }
             )
         return limited(rows, ctx)
-
-    def prompts(self, exp, lang: str) -> list[str]:
-        return [row["context"] for row in self.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
 
 
 def _lower_first(text: str) -> str:

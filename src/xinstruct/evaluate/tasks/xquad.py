@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, require
+from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, qa_scores, require
 
 VERSION = 1
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
@@ -27,6 +27,8 @@ class XQuAD:
     name: str = "xquad"
     version: int = VERSION
     kind: str = "generation"
+    prompt_field: str = "question"  # the text the contamination check compares
+    fidelity: bool = True  # answers should be in the evaluation language: lingua checks them
     languages: tuple[str, ...] = LANGUAGES
     normalization: str = "squad"  # squad | mlqa
 
@@ -48,27 +50,12 @@ class XQuAD:
                     )
         return limited(rows, ctx)
 
-    def output_language(self, lang: str) -> str:
-        """The language answers should be in (language fidelity is measured against it)."""
-        return lang
-
-    def prompts(self, exp, lang: str) -> list[str]:
-        return [row["question"] for row in self.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
-
     def score(self, ctx: TaskContext, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
         from xinstruct.metrics import mlqa_em_f1, squad_em_f1
 
-        use_mlqa = self.normalization == "mlqa" and lang in MLQA_LANGUAGES
-        details = []
-        for row, pred in zip(rows, predictions, strict=True):
-            em, f1 = mlqa_em_f1(pred, row["golds"], lang) if use_mlqa else squad_em_f1(pred, row["golds"])
-            details.append({"exact_match": em, "f1": f1})
-        n = len(rows)
-        metrics = {
-            "exact_match": sum(d["exact_match"] for d in details) / n,
-            "f1": sum(d["f1"] for d in details) / n,
-        }
-        return metrics, details
+        if self.normalization == "mlqa" and lang in MLQA_LANGUAGES:
+            return qa_scores(rows, predictions, lambda pred, golds: mlqa_em_f1(pred, golds, lang))
+        return qa_scores(rows, predictions, squad_em_f1)
 
 
 xquad = XQuAD()

@@ -1,0 +1,52 @@
+"""A SQLite file opened on first use, for the caches that make long stages resumable.
+
+WAL journal with synchronous=NORMAL: every committed batch survives a killed process. Errors
+opening the file are `ConfigError`s naming the file and the option that moves it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from xinstruct.errors import ConfigError
+
+
+class SqliteStore:
+    """Subclasses set `schema` (statements run on open), `what` (for messages) and `option` (to move it)."""
+
+    schema: tuple[str, ...] = ()
+    what = "cache"
+    option = "--cache-dir"
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=60)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process loses no commit
+                for statement in self.schema:
+                    conn.execute(statement)
+                conn.commit()
+            except (OSError, sqlite3.Error) as e:
+                raise ConfigError(
+                    f"{self.path}: cannot open the {self.what} ({e}); set another with {self.option}"
+                ) from None
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
