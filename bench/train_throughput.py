@@ -64,8 +64,8 @@ def make_model_dir(rows: list[dict], out: Path) -> Path:
 class TokenCounter:
     """Wraps a data collator; counts the non-padding tokens of every batch it builds."""
 
-    def __init__(self, collator, pad_token_id: int):
-        self.collator, self.pad_token_id, self.tokens = collator, pad_token_id, 0
+    def __init__(self, collator):
+        self.collator, self.tokens = collator, 0
 
     def __call__(self, features):
         batch = self.collator(features)
@@ -77,7 +77,7 @@ class TokenCounter:
 
 
 def count_tokens(trainer) -> TokenCounter:
-    counter = TokenCounter(trainer.data_collator, trainer.processing_class.pad_token_id)
+    counter = TokenCounter(trainer.data_collator)
     trainer.data_collator = counter
     return counter
 

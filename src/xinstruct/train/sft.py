@@ -80,7 +80,7 @@ def train(
         eval_dataset={lang: Dataset.from_list(sample) for lang, sample in by_language.items()} or None,
         processing_class=tokenizer,
         peft_config=build_lora_config(cfg),
-        callbacks=[_MarkComplete()],
+        callbacks=[_mark_complete_callback()],
     )
     resume = latest_checkpoint(checkpoint_dir)
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
@@ -116,6 +116,8 @@ def train(
         "weights_sha256": digest,
     }
     write_model_card(out, base_model, cfg, seed, summary, data_manifest)
+    if checkpoint_dir == out / "_checkpoints":  # checkpoints kept inside the output: done with them
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return summary
 
 
@@ -157,7 +159,7 @@ def _language_samples(examples, seed: int) -> dict[str, list[dict]]:
     }
 
 
-def _make_mark_complete():
+def _mark_complete_callback():
     from transformers import TrainerCallback
 
     class MarkComplete(TrainerCallback):
@@ -171,9 +173,6 @@ def _make_mark_complete():
             return control
 
     return MarkComplete()
-
-
-_MarkComplete = _make_mark_complete  # a callable returning the callback (transformers imported lazily)
 
 
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
@@ -240,4 +239,3 @@ Trained with xinstruct (TRL SFTTrainer), loss on the response tokens only.
 ```
 """
     ModelCard(text).save(out / "README.md")
-    shutil.rmtree(out / "_checkpoints", ignore_errors=True)
