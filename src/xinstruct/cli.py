@@ -212,7 +212,13 @@ def eval_(
     limit: Annotated[int | None, typer.Option(help="First N examples per task and language.")] = None,
     batch_size: int = 32,
     max_new_tokens: int = 64,
-    data_dir: Annotated[str | None, typer.Option(help="Benchmark files [env XINSTRUCT_DATA, ../shared/data].")] = None,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Benchmark files \\[env XINSTRUCT_DATA, ../shared/data].")
+    ] = None,
+    prompt_language: Annotated[
+        str, typer.Option(help="Task instructions in English (en) or in the evaluation language (native).")
+    ] = "en",
+    engine: Annotated[str, typer.Option(help="Generation engine: auto (vLLM where it can run) | hf | vllm.")] = "auto",
 ) -> None:
     """Evaluate every arm's trained model (needs `xinstruct train`), or one model alone with --model."""
     if model is None:
@@ -224,7 +230,7 @@ def eval_(
         from xinstruct.evaluate.standalone import evaluate_model
 
         table = evaluate_model(model, tasks.split(","), languages.split(","), out, limit, batch_size,
-                               max_new_tokens, data_dir, _cache_dir(cache_dir))  # fmt: skip
+                               max_new_tokens, data_dir, _cache_dir(cache_dir), prompt_language, engine)  # fmt: skip
     except XinstructError as e:
         raise _fail(e) from None
     console.print(table)

@@ -197,6 +197,13 @@ class EvalConfig(_Strict):
     batch_size: int = Field(64, ge=1)
     limit: int | None = Field(None, ge=1, description="First N examples per task and language (quick looks).")
     data_dir: str | None = Field(None, description="Benchmark files; default $XINSTRUCT_DATA or ../shared/data.")
+    prompt_language: Literal["en", "native"] = Field(
+        "en",
+        description="Task instructions in English for every language, or in the evaluation language (native).",
+    )
+    engine: Literal["auto", "hf", "vllm"] = Field(
+        "auto", description="Generation engine: vLLM where installed with a GPU (auto), else Hugging Face."
+    )
 
     @model_validator(mode="after")
     def _known_tasks(self) -> EvalConfig:

@@ -156,6 +156,7 @@ def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pat
         model_dir=Path(model[0]),
         data_dir=exp.eval.data_dir,
         limit=exp.eval.limit,
+        prompt_language=exp.eval.prompt_language,
         candidate_languages=tuple(exp.eval_languages),
     )
     rows = evaluate(
@@ -168,6 +169,7 @@ def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pat
         exp.eval.batch_size,
         tmp,
         cache_dir,  # the request cache lives outside tmp: a killed eval stage resumes from it
+        exp.eval.engine,
     )
     return {"n_metrics": len(rows)}
 

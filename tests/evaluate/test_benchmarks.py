@@ -26,6 +26,7 @@ CTX = TaskContext(data_dir=str(SHARED_DATA))
         ("mgsm", "sw", 250),
         ("cross_mmlu", "fil", 150),
         ("cross_logiqa", "ms", 176),
+        ("cross_xquad", "vi", 1190),
         ("ntrex", "zh-CN", 1997),
     ],
 )
@@ -81,17 +82,20 @@ def test_standalone_eval_writes_results_and_consistency(tiny_lab_model, tmp_path
 
     out = tmp_path / "eval"
     args = ["eval", "--model", str(tiny_lab_model), "--out", str(out), "--data-dir", str(SHARED_DATA)]
-    args += ["--tasks", "xcopa,xquad,mgsm,cross_mmlu,ntrex", "--languages", "zh,vi", "--limit", "3"]
-    args += ["--batch-size", "4", "--max-new-tokens", "4"]
+    args += ["--tasks", "xcopa,xquad,mgsm,cross_mmlu,cross_xquad,ntrex", "--languages", "zh,vi", "--limit", "3"]
+    args += ["--batch-size", "4", "--max-new-tokens", "4", "--prompt-language", "native"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(out / "results.csv", encoding="utf-8")))
     got = {(r["task"], r["language"], r["metric"]) for r in rows}
     assert {("xcopa", "zh", "acc"), ("xcopa", "vi", "acc"), ("xquad", "zh", "f1"), ("mgsm", "zh", "exact_match")} <= got
     assert {("cross_mmlu", "all", "consistency_2"), ("cross_mmlu", "all", "ac3_2")} <= got
+    assert {("cross_xquad", "zh", "acc"), ("cross_xquad", "all", "ac3_2")} <= got
     assert ("ntrex", "zh-CN", "chrf") not in got  # ntrex has zh-CN, not zh: skipped with a warning
     predictions = [json.loads(line) for line in open(out / "predictions.jsonl", encoding="utf-8")]
     assert len([p for p in predictions if p["task"] == "xcopa"]) == 6
+    xquad_zh = next(p for p in predictions if p["task"] == "xquad" and p["language"] == "zh")
+    assert xquad_zh["prompt"].startswith("阅读短文") and "问题：" in xquad_zh["prompt"]  # --prompt-language native
     bad = CliRunner().invoke(
         app, ["eval", "--model", str(tiny_lab_model), "--tasks", "nope", "--out", str(tmp_path / "x")]
     )

@@ -17,8 +17,8 @@ from xinstruct.evaluate.tasks.belebele import Belebele, belebele, flores_code
 from xinstruct.evaluate.tasks.common import TaskContext
 from xinstruct.evaluate.tasks.mlqa import MLQA, mlqa
 from xinstruct.evaluate.tasks.pawsx import PAWSX, pawsx
+from xinstruct.evaluate.tasks.prompts import qa_prompt
 from xinstruct.evaluate.tasks.xnli import XNLI, xnli
-from xinstruct.evaluate.tasks.xquad import INSTRUCTION
 
 # -- fixtures in the official formats ----------------------------------------------------------------------
 
@@ -173,7 +173,7 @@ def test_mlqa_rows_and_official_scores(data):
     context = "The Eiffel Tower, completed in 1889, is 330 m tall."
     assert [r["id"] for r in rows] == ["en-1", "en-2"]
     assert rows[1]["messages"] == [
-        {"role": "user", "content": INSTRUCTION.format(context=context, question="How tall is it?")}
+        {"role": "user", "content": qa_prompt("en", "en", context, "How tall is it?", "mlqa")}
     ]
     assert rows[1]["golds"] == ["330 m", "330 m tall"]
     assert mlqa.fidelity and mlqa.kind == "generation"  # answers checked against the evaluation language

@@ -20,7 +20,7 @@ import fnmatch
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,3 +204,22 @@ class TaskCache:
 
     def put_many(self, items: Iterable[tuple[Key, Any]]) -> None:
         self.cache.put_many(self.model, self.task, items)
+
+
+class Lazy:
+    """A model loaded on first use: an evaluation answered entirely from the cache loads no model."""
+
+    def __init__(self, load: Callable[[], Any], is_vllm: bool = False):
+        self._load = load
+        self._value: Any = None
+        self.is_vllm = is_vllm  # which engine answers: part of each request's cache key
+
+    def get(self) -> Any:
+        if self._value is None:
+            self._value = self._load()
+        return self._value
+
+
+def materialize(model: Any) -> Any:
+    """The model itself, loading it now if it is `Lazy`."""
+    return model.get() if isinstance(model, Lazy) else model

@@ -5,6 +5,8 @@ about one passage) are batched together and the prefix is computed once for the 
 come back in input order. Stop strings end a completion as lm-evaluation-harness's `until` does.
 With a request cache, cached prompts are answered from it and only the misses go to the model
 (still length-sorted and batched); each batch is committed to the cache as soon as it is done.
+`model` may also be a `VLLMEngine` (`xinstruct.evaluate.vllm_engine`): the same tokenization, cache
+and post-processing, with vLLM scheduling the batches.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
     from xinstruct.evaluate.cache import TaskCache
 
 ENGINE = "generate/2"  # bump when the decoding or post-processing below changes: invalidates cached outputs
+VLLM_ENGINE = "vllm/1"  # vLLM's kernels may differ from HF's in the last bits: its answers are cached apart
+VLLM_CHUNK = 512  # prompts per vLLM call (and per cache commit)
 
 
 def generate(
@@ -41,11 +45,12 @@ def generate(
     """
     import torch
 
-    from xinstruct.evaluate.cache import request_key
+    from xinstruct.evaluate.cache import materialize, request_key
 
     examples = list(examples) if examples is not None else [""] * len(prompts)
+    vllm = getattr(model, "is_vllm", False)
     asked = {
-        "engine": ENGINE,
+        "engine": VLLM_ENGINE if vllm else ENGINE,
         "max_new_tokens": max_new_tokens,
         "do_sample": False,
         **({"stop": list(stop)} if stop else {}),
@@ -54,13 +59,14 @@ def generate(
     found = cache.get_many(keys) if cache is not None else {}
     outputs: list[str] = [found.get(key, "") for key in keys]
     todo = [i for i, key in enumerate(keys) if key not in found]
+    if todo:
+        model = materialize(model)
     encoded = {
         i: _ids(tokenizer.apply_chat_template(prompts[i], add_generation_prompt=True, tokenize=True)) for i in todo
     }
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     if cache is not None:
         description = f"{description} ({len(prompts) - len(todo)} cached)"
-    model.eval()
     settings = {
         "max_new_tokens": max_new_tokens,
         "do_sample": False,
@@ -70,8 +76,16 @@ def generate(
     }
     with progress_bar() as bar, torch.inference_mode():
         task = bar.add_task(description, total=len(prompts), completed=len(prompts) - len(todo))
-        for idx, shared in plan_batches(encoded, batch_size):
-            generated = _generate_batch(model, [encoded[i] for i in idx], shared, pad, settings)
+        if vllm or not todo:
+            batches = [(todo[k : k + VLLM_CHUNK], []) for k in range(0, len(todo), VLLM_CHUNK)]
+        else:
+            model.eval()
+            batches = plan_batches(encoded, batch_size)
+        for idx, shared in batches:
+            if vllm:
+                generated = model.generate_ids([encoded[i] for i in idx], max_new_tokens, stop)
+            else:
+                generated = _generate_batch(model, [encoded[i] for i in idx], shared, pad, settings)
             for i, tokens in zip(idx, generated, strict=True):
                 text = tokenizer.decode(tokens, skip_special_tokens=True)
                 for end in stop:

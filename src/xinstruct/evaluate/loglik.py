@@ -59,7 +59,7 @@ def loglikelihoods(
     """
     import torch
 
-    from xinstruct.evaluate.cache import request_key
+    from xinstruct.evaluate.cache import materialize, request_key
 
     examples = list(examples) if examples is not None else [""] * len(requests)
     keys = [
@@ -72,6 +72,9 @@ def loglikelihoods(
         if key in found:
             results[i] = (float(found[key][0]), bool(found[key][1]))
     todo = [i for i, key in enumerate(keys) if key not in found]
+    if not todo:
+        return results
+    model = materialize(model)
     pairs = {i: encode_pair(tokenizer, *requests[i]) for i in todo}
     max_length = getattr(model.config, "max_position_embeddings", None) or 2048
     inputs = {i: (ctx + cont)[-(max_length + 1) :][:-1] for i, (ctx, cont) in pairs.items()}

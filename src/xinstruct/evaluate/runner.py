@@ -16,12 +16,13 @@ import json
 from contextlib import nullcontext
 from pathlib import Path
 
-from xinstruct.evaluate.cache import RequestCache, cache_path
+from xinstruct.evaluate.cache import Lazy, RequestCache, cache_path
 from xinstruct.evaluate.fidelity import lingua_fidelity
 from xinstruct.evaluate.generate import generate
 from xinstruct.evaluate.loglik import loglikelihoods
 from xinstruct.evaluate.tasks import TASKS
 from xinstruct.evaluate.tasks.common import TaskContext
+from xinstruct.evaluate.vllm_engine import VLLMEngine, resolve_engine
 from xinstruct.progress import warn
 
 RESULT_COLUMNS = ["arm", "task", "language", "metric", "value", "n", "task_version"]
@@ -60,18 +61,26 @@ def evaluate(
     batch_size: int,
     out: Path,
     cache_dir: Path | None = None,
+    engine: str = "hf",
 ) -> list[dict]:
     """Run `tasks` x `languages` on the model in `model_dir`; write predictions and metrics into `out`.
 
     A task skips the languages it does not have (with a warning). Multiple-choice tasks are scored by
     log-likelihood; tasks with `aggregate` add rows for language "all" (e.g. consistency, AC3).
     With `cache_dir`, model requests are looked up in (and added to) the request cache there.
+    `engine` (auto | hf | vllm): who generates; log-likelihoods always come from the HF model, which is
+    loaded only when a task needs it.
     """
-    model, tokenizer = load_model(model_dir)
+    from transformers import AutoTokenizer
+
+    engine = resolve_engine(engine)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    hf_model = Lazy(lambda: load_model(model_dir)[0])  # loaded when a request misses the cache
+    generator = hf_model if engine == "hf" else Lazy(lambda: VLLMEngine(model_dir), is_vllm=True)
     cache = RequestCache(cache_path(cache_dir)) if cache_dir is not None else None
     model_key = ""
     if cache is not None:  # once per evaluation: the weights' fingerprint (file hashes are cached too)
-        model_key = f"{cache.fingerprint(model_dir, getattr(model.config, '_commit_hash', None))}:{model.dtype}"
+        model_key = f"{cache.fingerprint(model_dir)}:torch.float32"
     rows_out: list[dict] = []
     with (
         cache if cache is not None else nullcontext(),
@@ -92,14 +101,14 @@ def evaluate(
                 examples = [f"{lang}/{row['id']}" for row in rows]
                 if task.kind == "multiple_choice":
                     metrics, details = _multiple_choice(
-                        model, tokenizer, task, rows, batch_size, label, scope, examples
+                        hf_model, tokenizer, task, rows, batch_size, label, scope, examples
                     )
                     chosen[lang] = [d["prediction"] for d in details]
                     answers[lang] = [row["choices"][row["gold"]] for row in rows]
                 else:
                     messages = [row["messages"] for row in rows]
                     predictions = generate(
-                        model, tokenizer, messages, max_new_tokens, batch_size, label, scope, examples
+                        generator, tokenizer, messages, max_new_tokens, batch_size, label, scope, examples
                     )
                     metrics, details = task.score(ctx, lang, rows, predictions)
                     details = [{"prediction": p, **d} for p, d in zip(predictions, details, strict=True)]

@@ -29,10 +29,13 @@ def evaluate_model(
     max_new_tokens: int = 64,
     data_dir: str | None = None,
     cache_dir: Path | None = None,
+    prompt_language: str = "en",
+    engine: str = "auto",
 ):
     from xinstruct.evaluate.runner import evaluate
     from xinstruct.evaluate.tasks import TASKS
     from xinstruct.evaluate.tasks.common import TaskContext
+    from xinstruct.evaluate.vllm_engine import resolve_engine
 
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
@@ -44,10 +47,19 @@ def evaluate_model(
     if not Path(model).exists() and "/" not in model:
         raise ConfigError(f"--model: {model!r} is neither a directory nor a hub id (org/name)")
     arm = Path(model).name or model
-    ctx = TaskContext(model_dir=Path(model), data_dir=data_dir, limit=limit, candidate_languages=tuple(languages))
+    resolve_engine(engine)  # a clear error before the model loads
+    if prompt_language not in ("en", "native"):
+        raise ConfigError(f"--prompt-language: expected en or native, got {prompt_language!r}")
+    ctx = TaskContext(
+        model_dir=Path(model),
+        data_dir=data_dir,
+        limit=limit,
+        prompt_language=prompt_language,
+        candidate_languages=tuple(languages),
+    )
     out = Path(out)
     with atomic_dir(out) as tmp:
-        rows = evaluate(arm, Path(model), ctx, tasks, languages, max_new_tokens, batch_size, tmp, cache_dir)
+        rows = evaluate(arm, Path(model), ctx, tasks, languages, max_new_tokens, batch_size, tmp, cache_dir, engine)
         shutil.copy(tmp / "metrics.csv", tmp / "results.csv")
     table = Table(title=f"{arm}")
     for column in ("task", "language", "metric", "value", "n"):

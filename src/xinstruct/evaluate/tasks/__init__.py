@@ -11,7 +11,7 @@ from xinstruct.evaluate.tasks.lab_qa import lab_qa
 from xinstruct.evaluate.tasks.mgsm import mgsm
 from xinstruct.evaluate.tasks.mlqa import mlqa
 from xinstruct.evaluate.tasks.pawsx import pawsx
-from xinstruct.evaluate.tasks.seaeval import cross_logiqa, cross_mmlu
+from xinstruct.evaluate.tasks.seaeval import cross_logiqa, cross_mmlu, cross_xquad
 from xinstruct.evaluate.tasks.translation import ntrex
 from xinstruct.evaluate.tasks.xcopa import xcopa
 from xinstruct.evaluate.tasks.xnli import xnli
@@ -25,6 +25,7 @@ TASKS = {
     "mgsm": mgsm,
     "cross_mmlu": cross_mmlu,
     "cross_logiqa": cross_logiqa,
+    "cross_xquad": cross_xquad,
     "ntrex": ntrex,
     "mlqa": mlqa,
     "xnli": xnli,

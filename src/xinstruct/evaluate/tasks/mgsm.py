@@ -1,6 +1,7 @@
 """mgsm: grade-school math in 11 languages (MGSM, Shi et al. 2022), generation with number extraction.
 
-Direct prompt as in lm-evaluation-harness (question, then "Answer:"), greedy; the answer is the
+Direct prompt as lm-evaluation-harness's mgsm_direct: "Question: {q}\nAnswer:" in every language, or
+its native labels ("Frage: {q}\nAntwort:") with `prompt_language: native`; greedy; the answer is the
 last number of the output (flexible-extract) compared after removing case and ASCII punctuation.
 """
 
@@ -11,8 +12,9 @@ import io
 from dataclasses import dataclass
 
 from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, require
+from xinstruct.evaluate.tasks.prompts import mgsm_prompt
 
-VERSION = 1
+VERSION = 2  # 2: the "Question: " label of mgsm_direct
 LANGUAGES = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
 
 
@@ -32,7 +34,7 @@ class MGSM:
         rows = [
             {
                 "id": f"mgsm-{lang}-{i:03d}",
-                "messages": [{"role": "user", "content": question + "\nAnswer:"}],
+                "messages": [{"role": "user", "content": mgsm_prompt(ctx.prompt_language, lang, question)}],
                 "answer": answer,
                 "question": question,
             }

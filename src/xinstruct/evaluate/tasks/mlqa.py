@@ -1,10 +1,10 @@
 """mlqa: extractive QA in 7 languages (MLQA, Lewis et al. 2020), generation scored like mlqa_evaluation_v1.py.
 
 Monolingual MLQA (context language = question language): the model gets the context and
-question in the same instruction as xquad and answers freely; EM and F1 follow the official
-`mlqa_evaluation_v1.py` with the context language (SPEC-metrics.md §2: Unicode punctuation,
-per-language articles, zh mixed segmentation, official Arabic rule), max over golds. Corpus
-values are in [0, 1] here (the script's x100 is dropped).
+question in the same instruction as xquad (English or native: `tasks/prompts.py`) and answers
+freely; EM and F1 follow the official `mlqa_evaluation_v1.py` with the context language
+(SPEC-metrics.md §2: Unicode punctuation, per-language articles, zh mixed segmentation, official
+Arabic rule), max over golds. Corpus values are in [0, 1] here (the script's x100 is dropped).
 
 Data, the official release (MLQA_V1.zip, SQuAD v1.1 JSON):
     <data root>/mlqa/MLQA_V1/test/test-context-<lang>-question-<lang>.json   (split "test", the default)
@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 
 from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, qa_scores, require
-from xinstruct.evaluate.tasks.xquad import INSTRUCTION
+from xinstruct.evaluate.tasks.prompts import qa_prompt
 
 VERSION = 1
 LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
@@ -56,7 +56,9 @@ class MLQA:
         rows = [
             {
                 "id": qa_id,
-                "messages": [{"role": "user", "content": INSTRUCTION.format(context=context, question=question)}],
+                "messages": [
+                    {"role": "user", "content": qa_prompt(ctx.prompt_language, lang, context, question, self.name)}
+                ],
                 "golds": golds,
                 "question": question,
             }

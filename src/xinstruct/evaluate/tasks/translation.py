@@ -1,9 +1,9 @@
 """ntrex: English -> x translation of the NTREX-128 news test set, chrF and BLEU (sacrebleu).
 
-The request is the English phrasing "Translate the following text into <language>." (the same
-as the translation demonstrations) and the sentence; greedy. Corpus chrF (sacrebleu defaults) and
-BLEU with the target language's tokenizer (zh, ja-mecab, ko-mecab where installed); scores in
-[0, 1] (sacrebleu's / 100).
+The request is "Translate the following text into <language>." (the translation demonstrations'
+phrasing; in the target language itself with `prompt_language: native`) and the sentence;
+greedy. Corpus chrF (sacrebleu defaults) and BLEU with the target language's tokenizer (zh,
+ja-mecab, ko-mecab where installed); scores in [0, 1] (sacrebleu's / 100).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, require
+from xinstruct.evaluate.tasks.prompts import translation_request
 
 VERSION = 1
 LANGUAGES = ("ar", "de", "el", "es", "hi", "it", "ja", "ko", "ru", "th", "tr", "vi", "zh-CN")
@@ -27,11 +28,10 @@ class NTREX:
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
         from xinstruct.data.parallel import read_per_language
-        from xinstruct.recipes.phrases import TRANSLATE, phrasings
 
         check_language(self.name, lang, self.languages)
         directory = require(data_root(ctx.data_dir) / "ntrex" / "NTREX-128", self.name)
-        request = phrasings(TRANSLATE, "en", lang)[0]
+        request = translation_request(ctx.prompt_language, lang)
         rows = [
             {
                 "id": pair.id,

@@ -1,6 +1,7 @@
 """xquad: extractive QA in 12 languages (XQuAD, Artetxe et al. 2020), generation scored like SQuAD v1.1.
 
-The model gets the context and question in one instruction and answers freely; EM and F1 follow
+The model gets the context and question in one instruction (in English, or in the evaluation
+language with `prompt_language: native`: `tasks/prompts.py`) and answers freely; EM and F1 follow
 the official SQuAD v1.1 script, which XQuAD's README prescribes for every language (no word
 segmentation for zh/th), or MLQA's per-language normalisation (`normalization: mlqa`, where
 MLQA defines the language). Corpus values are in [0, 1] here (the script's x100 is dropped).
@@ -12,14 +13,11 @@ import json
 from dataclasses import dataclass
 
 from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, qa_scores, require
+from xinstruct.evaluate.tasks.prompts import qa_prompt
 
 VERSION = 1
 LANGUAGES = ("ar", "de", "el", "en", "es", "hi", "ro", "ru", "th", "tr", "vi", "zh")
 MLQA_LANGUAGES = ("en", "es", "de", "vi", "ar", "hi", "zh")
-INSTRUCTION = (
-    "Read the passage and answer the question with a short span copied from the passage.\n\n"
-    "Passage: {context}\n\nQuestion: {question}"
-)
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ class XQuAD:
         for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
             for paragraph in article["paragraphs"]:
                 for qa in paragraph["qas"]:
-                    prompt = INSTRUCTION.format(context=paragraph["context"], question=qa["question"])
+                    prompt = qa_prompt(ctx.prompt_language, lang, paragraph["context"], qa["question"], self.name)
                     rows.append(
                         {
                             "id": qa["id"],
