@@ -97,3 +97,42 @@ def test_groups_with_different_prefixes_share_a_batch(tiny_lab_model, monkeypatc
     shared = gen.generate(model, tokenizer, prompts, 8, batch_size=8)
     monkeypatch.setattr(gen, "MIN_SHARED", 10**9)
     assert gen.generate(model, tokenizer, prompts, 8, batch_size=1) == shared
+
+
+def test_fast_greedy_loop_equals_hf_generate(tiny_lab_model, monkeypatch):
+    """The static-cache greedy loop decodes exactly what `model.generate` decodes (EOS, stop strings, shared prefixes)."""
+    from xinstruct.evaluate import generate as gen
+    from xinstruct.evaluate.runner import load_model
+
+    import torch
+
+    model, tokenizer = load_model(tiny_lab_model)
+    torch.manual_seed(0)
+    with torch.no_grad():  # noisy weights: varied outputs (the tiny trained model answers "....")
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter) * 0.3)
+    assert gen.fast_greedy(model)
+    rows = TASKS["lab_qa"].load(TaskContext(model_dir=tiny_lab_model), "en")[:9]
+    passage = " ".join(row["answer"] for row in rows[:6])
+    prompts = [row["messages"] for row in rows] + [
+        [{"role": "user", "content": passage + " " + row["question"]}] for row in rows[:6]
+    ]
+    fast = {stop: gen.generate(model, tokenizer, prompts, 10, 4, stop=stop) for stop in ((), ("u",), ("a", "4"))}
+    assert len({tuple(v) for v in fast.values()}) == 3  # the stop strings cut something
+    monkeypatch.setattr(gen, "fast_greedy", lambda model: False)
+    for stop, outputs in fast.items():
+        assert gen.generate(model, tokenizer, prompts, 10, 4, stop=stop) == outputs
+    monkeypatch.setattr(gen, "MIN_SHARED", 10**9)  # and one by one, nothing shared, through model.generate
+    assert gen.generate(model, tokenizer, prompts, 10, 1, stop=("u",)) == fast[("u",)]
+
+
+def test_models_with_decoding_settings_use_hf_generate(tiny_lab_model):
+    from xinstruct.evaluate import generate as gen
+    from xinstruct.evaluate.runner import load_model
+
+    model, _ = load_model(tiny_lab_model)
+    model.generation_config.repetition_penalty = 1.2  # e.g. Qwen2.5 ships 1.05: generate applies it even greedily
+    assert not gen.fast_greedy(model)
+    model.generation_config.repetition_penalty = 1.0
+    model.config.model_type = "some_new_arch"  # logits may not be lm_head(hidden): leave it to generate
+    assert not gen.fast_greedy(model)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHARED_DATA
+from xinstruct.evaluate import generate as gen
 from xinstruct.evaluate import loglik, runner
 from xinstruct.evaluate.cache import FILENAME, RequestCache
 from xinstruct.evaluate.generate import generate
@@ -34,9 +35,10 @@ REQUESTS = [
 
 
 def count_requests(model, monkeypatch) -> dict[str, int]:
-    """Wrap the model so that `sent` counts the rows it is asked about: forward passes outside generate, generate."""
+    """Wrap the model so that `sent` counts the prompts it is asked about: forward passes outside generation
+    (log-likelihoods), and generation batches."""
     sent = {"forward": 0, "generate": 0}
-    forward, generate_ = model.forward, model.generate
+    forward, generate_batch = model.forward, gen._generate_batch
     inside_generate = []
 
     def counted_forward(*args, **kwargs):
@@ -44,11 +46,12 @@ def count_requests(model, monkeypatch) -> dict[str, int]:
             sent["forward"] += kwargs["input_ids"].shape[0]
         return forward(*args, **kwargs)
 
-    def counted_generate(*args, **kwargs):
-        sent["generate"] += kwargs["input_ids"].shape[0]
+    def counted_generate_batch(generating_model, prompts, *args):
+        if generating_model is model:
+            sent["generate"] += len(prompts)
         inside_generate.append(True)
         try:
-            return generate_(*args, **kwargs)
+            return generate_batch(generating_model, prompts, *args)
         finally:
             inside_generate.pop()
 
@@ -61,7 +64,7 @@ def count_requests(model, monkeypatch) -> dict[str, int]:
 
     monkeypatch.setattr(loglik, "_score_trees", counted_trees)
     monkeypatch.setattr(model, "forward", counted_forward)
-    monkeypatch.setattr(model, "generate", counted_generate)
+    monkeypatch.setattr(gen, "_generate_batch", counted_generate_batch)
     return sent
 
 

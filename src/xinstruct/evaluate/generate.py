@@ -19,7 +19,7 @@ from xinstruct.progress import progress_bar
 if TYPE_CHECKING:
     from xinstruct.evaluate.cache import TaskCache
 
-ENGINE = "generate/2"  # bump when the decoding or post-processing below changes: invalidates cached outputs
+ENGINE = "generate/3"  # bump when the decoding or post-processing below changes: invalidates cached outputs
 VLLM_ENGINE = "vllm/1"  # vLLM's kernels may differ from HF's in the last bits: its answers are cached apart
 VLLM_CHUNK = 512  # prompts per vLLM call (and per cache commit)
 
@@ -72,7 +72,6 @@ def generate(
         "do_sample": False,
         "pad_token_id": pad,
         "eos_token_id": tokenizer.eos_token_id,
-        **({"stop_strings": list(stop), "tokenizer": tokenizer} if stop else {}),
     }
     with progress_bar() as bar, torch.inference_mode():
         task = bar.add_task(description, total=len(prompts), completed=len(prompts) - len(todo))
@@ -85,7 +84,7 @@ def generate(
             if vllm:
                 generated = model.generate_ids([encoded[i] for i in idx], max_new_tokens, stop)
             else:
-                generated = _generate_batch(model, [encoded[i] for i in idx], shared, pad, settings)
+                generated = _generate_batch(model, [encoded[i] for i in idx], shared, pad, settings, tokenizer, stop)
             for i, tokens in zip(idx, generated, strict=True):
                 text = tokenizer.decode(tokens, skip_special_tokens=True)
                 for end in stop:
@@ -104,8 +103,9 @@ def plan_batches(encoded: dict[int, list[int]], batch_size: int) -> list[tuple[l
     """Batches of prompt indices, with the length of the prefix each prompt shares with its group.
 
     Prompts sharing a long prefix (XQuAD's questions about one passage) form a group whose prefix
-    is computed once; whole groups fill batches of up to `batch_size` rows. Prompts that share
-    nothing are batched longest first, as plain left-padded rows (shared length 0).
+    is computed once per batch; groups fill batches of `batch_size` rows, a group that does not fit
+    continuing in the next batch (every batch full: decoding costs per batch, not per row). Prompts
+    that share nothing are batched longest first, as plain left-padded rows (shared length 0).
     """
     ordered = sorted(encoded, key=lambda i: encoded[i])  # lexicographic: shared prefixes end up adjacent
     groups: list[list[int]] = []
@@ -122,13 +122,19 @@ def plan_batches(encoded: dict[int, list[int]], batch_size: int) -> list[tuple[l
         shared_groups.append((group, shared))
     shared_groups.sort(key=lambda g: -g[1])  # similar prefix lengths together: little padding
     batches: list[tuple[list[int], list[int]]] = []
-    for group, shared in shared_groups:
-        if batches and batches[-1][1][0] and len(batches[-1][0]) + len(group) <= batch_size:
-            batches[-1][0].extend(group)
-            batches[-1][1].extend([shared] * len(group))
-        else:
-            batches.append((list(group), [shared] * len(group)))
+    for group, shared in shared_groups:  # fill every batch: a group that does not fit continues in the next
+        rest = list(group)
+        while rest:
+            if not batches or len(batches[-1][0]) == batch_size:
+                batches.append(([], []))
+            part, rest = rest[: batch_size - len(batches[-1][0])], rest[batch_size - len(batches[-1][0]) :]
+            batches[-1][0].extend(part)
+            batches[-1][1].extend([shared] * len(part))
     singles = sorted((g[0] for g in groups if len(g) == 1), key=lambda i: -len(encoded[i]))
+    while batches and len(batches[-1][0]) < batch_size and singles and len(encoded[singles[0]]) > 1:
+        single = singles.pop(0)  # fills the last batch as a group of one (its prompt is its own prefix)
+        batches[-1][0].append(single)
+        batches[-1][1].append(len(encoded[single]) - 1)
     batches += [
         (singles[k : k + batch_size], [0] * len(singles[k : k + batch_size]))
         for k in range(0, len(singles), batch_size)
@@ -145,7 +151,9 @@ def _common(a: list[int], b: list[int]) -> int:
     return n
 
 
-def _generate_batch(model, prompts: list[list[int]], shared: list[int], pad: int, settings: dict) -> list[list[int]]:
+def _generate_batch(
+    model, prompts: list[list[int]], shared: list[int], pad: int, settings: dict, tokenizer, stop: Sequence[str]
+) -> list[list[int]]:
     """Greedy continuations of token prompts; each row's first `shared[row]` tokens, common to its
     group (consecutive rows), are computed once per group.
 
@@ -164,7 +172,7 @@ def _generate_batch(model, prompts: list[list[int]], shared: list[int], pad: int
         attention[row, top - s : top] = 1
         input_ids[row, top + width - len(rest) :] = torch.tensor(rest)
         attention[row, top + width - len(rest) :] = 1
-    extra = {}
+    prefix = None
     if top:
         firsts = [
             row
@@ -174,13 +182,97 @@ def _generate_batch(model, prompts: list[list[int]], shared: list[int], pad: int
         group_of = torch.tensor([sum(f <= row for f in firsts) - 1 for row in range(len(prompts))])
         prefix_mask = attention[firsts, :top]
         positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)
-        cache = model(
+        prefix = model(
             input_ids=input_ids[firsts, :top], attention_mask=prefix_mask, position_ids=positions, use_cache=True
         ).past_key_values
-        cache.batch_select_indices(group_of)  # one copy of its group's prefix per row
-        extra["past_key_values"] = cache
-    generated = model.generate(input_ids=input_ids, attention_mask=attention, **settings, **extra)
+        prefix.batch_select_indices(group_of)  # one copy of its group's prefix per row
+    if fast_greedy(model):
+        return _greedy(model, input_ids, attention, prefix, top, settings["max_new_tokens"], tokenizer, stop)
+    extra = {"past_key_values": prefix} if prefix is not None else {}
+    hf_settings = {**settings, **({"stop_strings": list(stop), "tokenizer": tokenizer} if stop else {})}
+    generated = model.generate(input_ids=input_ids, attention_mask=attention, **hf_settings, **extra)
     return [generated[row, top + width :].tolist() for row in range(len(prompts))]
+
+
+# Architectures whose causal-LM logits are exactly `lm_head(last hidden state)` (no soft-capping or
+# scaling): the fast loop below computes them itself. Others go through `model.generate`.
+FAST_GREEDY = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "phi3", "olmo", "olmo2", "gpt2", "gpt_neox"})
+# generation_config settings that change greedy decoding; a model shipping any of them uses `model.generate`
+_PROCESSORS = ("repetition_penalty", "no_repeat_ngram_size", "bad_words_ids", "suppress_tokens",
+               "begin_suppress_tokens", "min_new_tokens", "min_length", "forced_bos_token_id",
+               "forced_eos_token_id", "sequence_bias", "encoder_repetition_penalty")  # fmt: skip
+_NEUTRAL = {"repetition_penalty": 1.0, "encoder_repetition_penalty": 1.0, "min_length": 0}
+
+
+def fast_greedy(model) -> bool:
+    """Whether `_greedy` decodes this model exactly as `model.generate` would (greedy, same processors)."""
+    import torch
+
+    config = getattr(model, "generation_config", None)
+    if getattr(model.config, "model_type", None) not in FAST_GREEDY or config is None:
+        return False
+    if any(getattr(config, name, None) not in (None, _NEUTRAL.get(name)) for name in _PROCESSORS):
+        return False
+    head = model.get_output_embeddings()
+    return isinstance(head, torch.nn.Linear) and not getattr(model.config, "final_logit_softcapping", None)
+
+
+def _greedy(model, input_ids, attention, prefix, top: int, max_new_tokens: int, tokenizer, stop) -> list[list[int]]:
+    """The greedy loop `model.generate` runs, without its per-step overhead.
+
+    A static KV cache written in place (no concatenation per step and layer); the LM head only on
+    each row's last position, as weight @ hidden^T (the layout CPU BLAS runs fastest for a few rows);
+    a row ends at EOS or once its completion contains a stop string (checked on the completion's
+    text, as lm-evaluation-harness does); the loop ends when every row has.
+    """
+    import torch
+    from transformers import StaticCache
+
+    rows, length = input_ids.shape
+    decoder, head = model.get_decoder(), model.get_output_embeddings()
+    cache = StaticCache(config=model.config, max_cache_len=length + max_new_tokens)
+    mask = torch.cat([attention, torch.ones((rows, max_new_tokens), dtype=attention.dtype)], dim=1)
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    if prefix is not None:  # the shared prefix, computed once per group, goes in first
+        for index, layer in enumerate(prefix.layers):
+            cache.update(layer.keys[:, :, :top], layer.values[:, :, :top], index)
+    start = top if prefix is not None else 0
+    hidden = decoder(
+        input_ids=input_ids[:, start:],
+        attention_mask=mask,
+        position_ids=positions[:, start:],
+        past_key_values=cache,
+        cache_position=torch.arange(start, length),
+        use_cache=True,
+    ).last_hidden_state[:, -1]
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    done = torch.zeros(rows, dtype=torch.bool)
+    out: list[torch.Tensor] = []
+    position = positions[:, -1:]
+    for step in range(max_new_tokens):
+        logits = torch.mm(head.weight, hidden.T).T
+        if head.bias is not None:
+            logits = logits + head.bias
+        token = logits.argmax(-1).masked_fill(done, pad)
+        out.append(token)
+        if eos is not None:
+            done |= token == eos
+        if stop:
+            texts = tokenizer.batch_decode(torch.stack(out, 1), skip_special_tokens=True)
+            done |= torch.tensor([any(s in text for s in stop) for text in texts])
+        if bool(done.all()) or step == max_new_tokens - 1:
+            break
+        position = position + 1
+        hidden = decoder(
+            input_ids=token[:, None],
+            attention_mask=mask,
+            position_ids=position,
+            past_key_values=cache,
+            cache_position=torch.tensor([length + step]),
+            use_cache=True,
+        ).last_hidden_state[:, -1]
+    return torch.stack(out, 1).tolist()
 
 
 def _ids(encoded) -> list[int]:
