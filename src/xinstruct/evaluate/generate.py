@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from xinstruct.evaluate.lm_head import head_logits, plain_head
 from xinstruct.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -194,9 +195,6 @@ def _generate_batch(
     return [generated[row, top + width :].tolist() for row in range(len(prompts))]
 
 
-# Architectures whose causal-LM logits are exactly `lm_head(last hidden state)` (no soft-capping or
-# scaling): the fast loop below computes them itself. Others go through `model.generate`.
-FAST_GREEDY = frozenset({"llama", "mistral", "qwen2", "qwen3", "gemma", "phi3", "olmo", "olmo2", "gpt2", "gpt_neox"})
 # generation_config settings that change greedy decoding; a model shipping any of them uses `model.generate`
 _PROCESSORS = ("repetition_penalty", "no_repeat_ngram_size", "bad_words_ids", "suppress_tokens",
                "begin_suppress_tokens", "min_new_tokens", "min_length", "forced_bos_token_id",
@@ -206,22 +204,17 @@ _NEUTRAL = {"repetition_penalty": 1.0, "encoder_repetition_penalty": 1.0, "min_l
 
 def fast_greedy(model) -> bool:
     """Whether `_greedy` decodes this model exactly as `model.generate` would (greedy, same processors)."""
-    import torch
-
     config = getattr(model, "generation_config", None)
-    if getattr(model.config, "model_type", None) not in FAST_GREEDY or config is None:
+    if not plain_head(model) or config is None:
         return False
-    if any(getattr(config, name, None) not in (None, _NEUTRAL.get(name)) for name in _PROCESSORS):
-        return False
-    head = model.get_output_embeddings()
-    return isinstance(head, torch.nn.Linear) and not getattr(model.config, "final_logit_softcapping", None)
+    return all(getattr(config, name, None) in (None, _NEUTRAL.get(name)) for name in _PROCESSORS)
 
 
 def _greedy(model, input_ids, attention, prefix, top: int, max_new_tokens: int, tokenizer, stop) -> list[list[int]]:
     """The greedy loop `model.generate` runs, without its per-step overhead.
 
     A static KV cache written in place (no concatenation per step and layer); the LM head only on
-    each row's last position, as weight @ hidden^T (the layout CPU BLAS runs fastest for a few rows);
+    each row's last position (`lm_head.head_logits`);
     a row ends at EOS or once its completion contains a stop string (checked on the completion's
     text, as lm-evaluation-harness does); the loop ends when every row has.
     """
@@ -229,7 +222,7 @@ def _greedy(model, input_ids, attention, prefix, top: int, max_new_tokens: int, 
     from transformers import StaticCache
 
     rows, length = input_ids.shape
-    decoder, head = model.get_decoder(), model.get_output_embeddings()
+    decoder = model.get_decoder()
     cache = StaticCache(config=model.config, max_cache_len=length + max_new_tokens)
     mask = torch.cat([attention, torch.ones((rows, max_new_tokens), dtype=attention.dtype)], dim=1)
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
@@ -251,10 +244,7 @@ def _greedy(model, input_ids, attention, prefix, top: int, max_new_tokens: int, 
     out: list[torch.Tensor] = []
     position = positions[:, -1:]
     for step in range(max_new_tokens):
-        logits = torch.mm(head.weight, hidden.T).T
-        if head.bias is not None:
-            logits = logits + head.bias
-        token = logits.argmax(-1).masked_fill(done, pad)
+        token = head_logits(model, hidden).argmax(-1).masked_fill(done, pad)
         out.append(token)
         if eos is not None:
             done |= token == eos

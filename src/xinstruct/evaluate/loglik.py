@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from xinstruct.evaluate.lm_head import plain_head
 from xinstruct.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -126,17 +127,8 @@ def loglikelihoods(
 
 
 def _can_share_contexts(model) -> bool:
-    """Shared-context rows need the decoder's hidden states and a plain LM head (no logit soft-capping)."""
-    config = model.config
-    if getattr(config, "final_logit_softcapping", None) or getattr(config, "_attn_implementation", "sdpa") not in (
-        "sdpa",
-        "eager",
-    ):
-        return False
-    try:
-        return model.get_decoder() is not model and model.get_output_embeddings() is not None
-    except (AttributeError, NotImplementedError):
-        return False
+    """Shared-context rows need the decoder's hidden states, a plain LM head and 4D attention masks."""
+    return plain_head(model) and getattr(model.config, "_attn_implementation", "sdpa") in ("sdpa", "eager")
 
 
 def _tree_length(pairs: dict, group: list[int]) -> int:
