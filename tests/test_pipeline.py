@@ -31,7 +31,7 @@ def test_run_end_to_end_then_rerun_skips(tiny_experiment, tiny_experiment_file, 
     manifest = read_manifest(out / "pinch" / "data")
     assert manifest["counts"]["language"] == {"en": 30, "qaa": 5, "qac": 5}
     preds = [json.loads(line) for line in open(out / "pinch" / "eval" / "predictions.jsonl")]
-    assert {"prompt", "prediction", "reference", "correct", "detected_lang"} <= set(preds[0])
+    assert {"prompt", "prediction", "reference", "accuracy", "detected_lang", "scores"} <= set(preds[0])
 
     # a rerun does no work; changing the eval config reruns eval only
     mtimes = {p: p.stat().st_mtime_ns for p in out.glob("*/*/manifest.json")}

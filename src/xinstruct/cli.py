@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from xinstruct.errors import XinstructError
+from xinstruct.errors import ConfigError, XinstructError
 
 app = typer.Typer(
     add_completion=False,
@@ -238,12 +238,46 @@ def eval_(
 
 
 @app.command()
-def report(out: Annotated[Path, typer.Argument(help="Experiment output directory.")], metric: str = "accuracy") -> None:
-    """Regenerate results.csv, report.md and transfer.png from the evaluated arms."""
+def judge(
+    experiment: Annotated[Path, typer.Argument(help="Experiment file with a `judge:` section.")],
+    out: Out = Path("xinstruct-out"),
+    set: Sets = None,
+    cache_dir: CacheDir = None,
+) -> None:
+    """Judge every trained arm's answers to open-ended prompts (rubric and/or pairwise), then report."""
+    from xinstruct import pipeline
+    from xinstruct.config import load_experiment
+
+    try:
+        exp = load_experiment(experiment, set or [])
+        if exp.judge is None:
+            raise ConfigError(f"{experiment}: no `judge:` section (see README: LLM judges)")
+        cache = _cache_dir(cache_dir)
+        timings = pipeline.Timings()
+        pipeline.run_judges(exp, out, cache, pipeline.resolve_model(exp, cache, timings), timings)
+        from xinstruct.report.build import make_report
+
+        console.print(make_report(out, exp.report.metric, title=exp.name))
+    except XinstructError as e:
+        raise _fail(e) from None
+    console.print(f"judgements: {out}/<arm>/judge/  report: {out / 'report.html'}")
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Argument(help="Experiment output directory (the report is written there).")],
+    seeds: Annotated[
+        list[Path] | None, typer.Argument(help="Output directories of the same experiment run with other seeds.")
+    ] = None,
+    metric: str = "accuracy",
+    title: Annotated[str | None, typer.Option(help="Report title; default: the directory's name.")] = None,
+) -> None:
+    """Regenerate results.csv, report.md, report.html and transfer.png from saved outputs (no recomputation)."""
     from xinstruct.report.build import make_report
 
     try:
-        console.print(make_report(out, metric, title=out.name))
+        console.print(make_report(out, metric, title=title or out.name, seeds=seeds or []))
+        console.print(f"report: {out / 'report.html'}  {out / 'report.md'}")
     except XinstructError as e:
         raise _fail(e) from None
 

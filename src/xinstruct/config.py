@@ -215,6 +215,41 @@ class EvalConfig(_Strict):
         return self
 
 
+class JudgeConfig(_Strict):
+    """LLM judges of open-ended answers (`xinstruct.evaluate.judge`): a six-aspect rubric and pairwise."""
+
+    backend: Literal["hf", "openai"] = Field("hf", description="hf: a local model; openai: a chat endpoint.")
+    model: str = Field(
+        ..., description="hf: model dir or hub id (`lab`: the lab base model); openai: the served model's name."
+    )
+    base_url: str | None = Field(None, description="openai only (required): e.g. http://localhost:8000/v1 (vLLM).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="openai only: NAME of the variable holding the key.")
+    max_retries: int = Field(5, ge=0, description="openai only: retries of 429/5xx/connection errors, with backoff.")
+    timeout: float = Field(120.0, gt=0, description="openai only: seconds per request.")
+    concurrency: int = Field(4, ge=1, description="openai only: requests in flight at once.")
+    prompts: str = Field(
+        "lab", description="lab | a directory of test_<lang>.jsonl (HPLT layout) | a JSONL path with a {lang} slot."
+    )
+    skip_invalid: bool = Field(False, description="Skip malformed prompt lines (with a warning) instead of failing.")
+    limit: int | None = Field(None, ge=1, description="First N prompts per language.")
+    modes: list[Literal["rubric", "pairwise"]] = Field(["rubric", "pairwise"], min_length=1)
+    pairwise_against: str = Field(
+        "auto", description="auto: per language, the arm tuned monolingually in it, else the first arm; or an arm."
+    )
+    rubric_prompt: str | None = Field(None, description="Your own rubric prompt file (str.format slots as ours).")
+    pairwise_prompt: str | None = Field(None, description="Your own pairwise prompt file.")
+    retries: int = Field(2, ge=0, description="Asks again, with the parse error, when a verdict is not strict JSON.")
+    max_new_tokens: int = Field(128, ge=1, description="Length of the arms' answers to the prompts.")
+    max_tokens: int = Field(256, ge=1, description="Length of a verdict.")
+    batch_size: int = Field(16, ge=1, description="hf: prompts per generation batch.")
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> JudgeConfig:
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("judge.backend openai needs judge.base_url (e.g. http://localhost:8000/v1)")
+        return self
+
+
 class ReportConfig(_Strict):
     metric: str = Field("accuracy", description="Metric shown in the arms x languages table and heatmap.")
 
@@ -287,6 +322,7 @@ class Experiment(_Strict):
     arms: dict[str, ArmConfig] = Field(min_length=1)
     train: TrainConfig = TrainConfig()
     eval: EvalConfig = EvalConfig()
+    judge: JudgeConfig | None = Field(None, description="LLM judges, run after evaluation (none by default).")
     report: ReportConfig = ReportConfig()
     lab: LabConfig = LabConfig()
 
@@ -311,6 +347,8 @@ class Experiment(_Strict):
                     raise ValueError(
                         f"arm {arm_name!r}: unknown source {source!r}; sources: {sorted(self.data.sources)}"
                     )
+        if self.judge and self.judge.pairwise_against not in ("auto", *self.arms):
+            raise ValueError(f"judge.pairwise_against: no arm {self.judge.pairwise_against!r}; arms: {list(self.arms)}")
         return self
 
     def arm_train(self, arm: str) -> TrainConfig:

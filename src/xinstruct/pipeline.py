@@ -177,6 +177,19 @@ def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pat
 STAGE_RUNNERS: dict[str, Callable[..., dict]] = {"data": _data, "train": _train, "eval": _eval}
 
 
+def run_judges(exp: Experiment, out: Path, cache_dir: Path, model: tuple[str, str], timings: Timings) -> None:
+    """The judge step (`xinstruct.evaluate.judge.run`) over every trained arm; cached, so cheap to rerun."""
+    from xinstruct.evaluate.judge.run import judge_experiment
+
+    missing = [arm for arm in exp.arms if not (out / arm / "train").exists()]
+    if missing:
+        raise XinstructError(f"judge: arms {missing} have no trained model under {out}: run `xinstruct train` first")
+    t0 = time.perf_counter()
+    base = Path(model[0]) if exp.model == "lab" else None
+    judge_experiment(exp, out, cache_dir, base)
+    timings.add("judge", time.perf_counter() - t0)
+
+
 def run(exp: Experiment, out: Path, cache_dir: Path, stages: tuple[str, ...] = STAGES, report: bool = True) -> Timings:
     """Run `stages` for every arm in order, then the report; return where the time went."""
     timings = Timings()
@@ -189,6 +202,8 @@ def run(exp: Experiment, out: Path, cache_dir: Path, stages: tuple[str, ...] = S
     for arm in exp.arms:
         for stage in stages:
             run_stage(exp, arm, stage, out, model, cache_dir, timings)
+    if exp.judge is not None and "eval" in stages:
+        run_judges(exp, out, cache_dir, model, timings)
     if report:
         from xinstruct.report.build import make_report
 

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_EXPERIMENT
+from xinstruct.chat_client import wait_seconds as _wait_seconds
 from xinstruct.config import TranslatorConfig, parse_experiment
 from xinstruct.data.schema import Example, chat
 from xinstruct.data.translate import Translator, make_translator
-from xinstruct.data.translate.backends import Backend, HFBackend, _wait_seconds, flores_code, short_code
+from xinstruct.data.translate.backends import Backend, HFBackend, flores_code, short_code
 from xinstruct.data.translate.cache import TranslationCache
 from xinstruct.data.translate.protect import protected_spans, split_text
 from xinstruct.errors import ConfigError, DataError, XinstructError

@@ -100,11 +100,11 @@ def test_groups_with_different_prefixes_share_a_batch(tiny_lab_model, monkeypatc
 
 
 def test_fast_greedy_loop_equals_hf_generate(tiny_lab_model, monkeypatch):
-    """The static-cache greedy loop decodes exactly what `model.generate` decodes (EOS, stop strings, shared prefixes)."""
+    """The static-cache greedy loop decodes what `model.generate` decodes (EOS, stop strings, shared prefixes)."""
+    import torch
+
     from xinstruct.evaluate import generate as gen
     from xinstruct.evaluate.runner import load_model
-
-    import torch
 
     model, tokenizer = load_model(tiny_lab_model)
     torch.manual_seed(0)

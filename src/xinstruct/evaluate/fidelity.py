@@ -21,8 +21,8 @@ def fidelity(answers: list[str], expected: str, detect: Callable[[str], str | No
     return sum(detect(a) == expected for a in answers) / len(answers)
 
 
-def lingua_fidelity(answers: list[str], expected: str, candidates: tuple[str, ...]) -> tuple[dict, list[str | None]]:
-    """({"fidelity", "code_switching"}, the detected language of each answer) with lingua."""
+def lingua_fidelity(answers: list[str], expected: str, candidates: tuple[str, ...]) -> tuple[dict, list[dict]]:
+    """({"fidelity", "code_switching"}, per answer {"detected_lang", "fidelity", "code_switching"}) with lingua."""
     import langcodes
 
     from xinstruct.data.langid import detect_language
@@ -30,14 +30,18 @@ def lingua_fidelity(answers: list[str], expected: str, candidates: tuple[str, ..
     base = langcodes.Language.get(expected).language
     pool = tuple(sorted({*candidates, "en", expected}))
     detected = [detect_language(a, pool) if a.strip() else None for a in answers]
-    switched = 0
+    switched = []
     for answer in answers:
         sentences = [s for s in _SENTENCE_END.split(answer) if sum(c.isalpha() for c in s) >= 3]
         languages = {detect_language(s, pool) for s in sentences} - {None}
-        switched += len(languages) > 1
+        switched.append(len(languages) > 1)
     n = len(answers) or 1
     metrics = {
         "fidelity": sum(d == base for d in detected) / n,
-        "code_switching": switched / n,
+        "code_switching": sum(switched) / n,
     }
-    return metrics, detected
+    per_answer = [
+        {"detected_lang": d, "fidelity": float(d == base), "code_switching": float(x)}
+        for d, x in zip(detected, switched, strict=True)
+    ]
+    return metrics, per_answer

@@ -113,11 +113,12 @@ def evaluate(
                     metrics, details = task.score(ctx, lang, rows, predictions)
                     details = [{"prediction": p, **d} for p, d in zip(predictions, details, strict=True)]
                     if getattr(task, "fidelity", False):  # lingua: answers in the evaluation language?
-                        fidelity, detected = lingua_fidelity(predictions, lang, ctx.candidate_languages)
+                        fidelity, per_answer = lingua_fidelity(predictions, lang, ctx.candidate_languages)
                         metrics = {**metrics, **fidelity}
-                        details = [{**d, "detected_lang": x} for d, x in zip(details, detected, strict=True)]
+                        details = [{**d, **x} for d, x in zip(details, per_answer, strict=True)]
                 for row, detail in zip(rows, details, strict=True):
                     record = {"arm": arm, "task": task_name, "language": lang, "id": row["id"]}
+                    record["scores"] = example_scores(metrics, detail)
                     record["prompt"] = row["messages"][-1]["content"] if "messages" in row else row["context"]
                     record["reference"] = row.get("answer", row.get("golds"))
                     pred_file.write(json.dumps({**record, **detail}, ensure_ascii=False) + "\n")
@@ -127,6 +128,12 @@ def evaluate(
                 rows_out += _result_rows(arm, task, "all", task.aggregate(chosen, answers), n)
     write_results(rows_out, out / "metrics.csv")
     return rows_out
+
+
+def example_scores(metrics: dict, detail: dict) -> dict[str, float]:
+    """This example's value of each metric that is a mean over examples (what the report bootstraps);
+    corpus metrics (chrF, BLEU) and cross-language aggregates have none."""
+    return {m: float(detail[m]) for m in metrics if isinstance(detail.get(m), int | float | bool)}
 
 
 def _multiple_choice(model, tokenizer, task, rows: list[dict], batch_size: int, label: str, cache, examples):

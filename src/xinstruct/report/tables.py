@@ -24,24 +24,62 @@ def _fmt(value: float) -> str:
     return "-" if math.isnan(value) else f"{100 * value:.1f}"
 
 
-def markdown_report(rows: list[dict], metric: str, title: str) -> str:
-    lines = [f"# {title}", "", "Values are percentages; `avg non-en` averages every language but English.", ""]
-    for task in sorted({r["task"] for r in rows}):
-        metrics = [metric] + sorted({r["metric"] for r in rows if r["task"] == task} - {metric})
-        for m in metrics:
-            arms, langs, values = pivot(rows, task, m)
-            if not arms:
-                continue
-            n = {r["language"]: r["n"] for r in rows if r["task"] == task and r["metric"] == m}
+def cell_text(value: float, low: float = math.nan, high: float = math.nan) -> str:
+    """ "45.3 [40.1, 50.2]" (percentages), or "45.3" without an interval."""
+    if math.isnan(value):
+        return "-"
+    return _fmt(value) if math.isnan(low) else f"{_fmt(value)} [{_fmt(low)}, {_fmt(high)}]"
+
+
+def markdown_report(analysis, title: str) -> str:
+    """report.md: significance lines, then per task and metric an arms x languages table with CIs
+    and the seen / unseen / non-English macro averages."""
+    from xinstruct.report.analysis import significance_line
+
+    lines = [f"# {title}", ""]
+    runs = len(analysis.runs)
+    lines += [
+        "Values are percentages; [low, high] is a 95% bootstrap confidence interval over examples"
+        + (f" (mean over {runs} runs)" if runs > 1 else "")
+        + ". `avg non-en` averages every language but English.",
+        "",
+    ]
+    comparisons = [c for task in analysis.tasks for c in analysis.comparisons(task, analysis.headline[task])]
+    if comparisons:
+        lines += ["## Significance", ""]
+        lines += [f"- {significance_line(c)}" for c in comparisons if c.scope == "non-en"]
+        lines += ["", "(* p < 0.05; per-language tests are in report.html)", ""]
+    for task in analysis.tasks:
+        headline = analysis.headline[task]
+        metrics = [headline] + sorted({c.metric for c in analysis.cells if c.task == task} - {headline})
+        for metric in metrics:
+            langs = analysis.languages(task, metric)
+            n = {c.language: c.n for c in analysis.cells if (c.task, c.metric) == (task, metric)}
             lines += [
-                f"## {task}: {m}",
+                f"## {task}: {metric}",
                 "",
                 "| arm | " + " | ".join(f"{lang} (n={n[lang]})" for lang in langs) + " | avg non-en |",
                 "|---" * (len(langs) + 2) + "|",
             ]
-            for arm, vals in zip(arms, values, strict=True):
-                non_en = _mean([v for lang, v in zip(langs, vals, strict=True) if lang != "en"])
-                lines.append(f"| {arm} | " + " | ".join(_fmt(v) for v in vals) + f" | {_fmt(non_en)} |")
+            for arm in analysis.arms:
+                cells = [analysis.cell(arm, task, lang, metric) for lang in langs]
+                non_en = _mean([c.value for c in cells if c is not None and c.language not in ("en", "all")])
+                texts = ["-" if c is None else cell_text(c.value, c.low, c.high) for c in cells]
+                lines.append(f"| {arm} | " + " | ".join(texts) + f" | {_fmt(non_en)} |")
+            groups = analysis.groups(task, metric) if metric == headline else []
+            if groups:
+                names = [name for name in ("seen", "unseen", "non-en") if any(g.group == name for g in groups)]
+                lines += ["", f"Seen vs unseen languages ({metric}, macro averages):", ""]
+                lines += ["| arm | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+                for arm in analysis.arms:
+                    by = {g.group: g for g in groups if g.arm == arm}
+                    texts = [
+                        cell_text(by[g].value, by[g].low, by[g].high) + f" ({', '.join(by[g].languages)})"
+                        if g in by
+                        else "-"
+                        for g in names
+                    ]
+                    lines.append(f"| {arm} | " + " | ".join(texts) + " |")
             lines.append("")
     return "\n".join(lines)
 

@@ -6,17 +6,11 @@ A backend translates a batch of short prose segments (no code, URLs or placehold
 
 from __future__ import annotations
 
-import email.utils
-import http.client
-import json
-import os
 import time
-import urllib.error
-import urllib.request
-from datetime import datetime, timezone
 
 import langcodes
 
+from xinstruct.chat_client import ChatClient
 from xinstruct.config import TranslatorConfig
 from xinstruct.errors import ConfigError, DataError
 from xinstruct.progress import warn
@@ -242,12 +236,10 @@ SYSTEM_PROMPT = (
     "You are a translation engine. Translate the user's message from {src} to {tgt}. Reply with the "
     "translation only: no explanations, notes, quotes or alternatives. Keep the meaning, tone and formatting."
 )
-_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-_MAX_WAIT = 300.0
 
 
 class OpenAIBackend(Backend):
-    """POST {base_url}/chat/completions, one segment per request, one request at a time.
+    """An OpenAI-compatible chat endpoint (`xinstruct.chat_client`), one segment per request.
 
     The API key is read from the environment variable `api_key_env` at request time and only ever
     put in the Authorization header: never logged, cached or written anywhere.
@@ -257,81 +249,19 @@ class OpenAIBackend(Backend):
 
     def __init__(self, cfg: TranslatorConfig, sleep=time.sleep):
         self.cfg = cfg
-        self.url = cfg.base_url.rstrip("/") + "/chat/completions"
-        self._sleep = sleep
-        self._warned_no_key = False
+        self.client = ChatClient(cfg.base_url, cfg.model, cfg.api_key_env, cfg.max_retries, cfg.timeout,
+                                 who="translator", sleep=sleep)  # fmt: skip
+        self.url = self.client.url
 
     def cache_model(self, src: str, tgt: str) -> str:
         return self.cfg.model
 
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
         system = SYSTEM_PROMPT.format(src=language_name(src), tgt=language_name(tgt))
-        return [self._complete(system, text) for text in texts]
-
-    def _headers(self) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        key = os.environ.get(self.cfg.api_key_env)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        elif not self._warned_no_key:
-            self._warned_no_key = True
-            warn(f"translator: ${self.cfg.api_key_env} is not set; calling {self.url} without an API key")
-        return headers
-
-    def _complete(self, system: str, text: str) -> str:
-        payload = {
-            "model": self.cfg.model,
-            "messages": [{"role": "system", "content": system}, {"role": "user", "content": text}],
-            "temperature": 0,
-        }
-        body = self._post(json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-        try:
-            content = json.loads(body)["choices"][0]["message"]["content"]
-            if not isinstance(content, str):
-                raise TypeError("content is not a string")
-        except (ValueError, KeyError, IndexError, TypeError) as e:
-            snippet = body[:200].decode("utf-8", errors="replace")
-            raise DataError(
-                f"{self.url}: malformed response from the chat endpoint, expected JSON with "
-                f"choices[0].message.content ({type(e).__name__}: {e}); got: {snippet!r}"
-            ) from None
-        return content.strip()
-
-    def _post(self, data: bytes) -> bytes:
-        attempts = self.cfg.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            request = urllib.request.Request(self.url, data=data, headers=self._headers(), method="POST")
-            retry_after = None
-            try:
-                with urllib.request.urlopen(request, timeout=self.cfg.timeout) as response:
-                    return response.read()
-            except urllib.error.HTTPError as e:
-                body = e.read()[:200].decode("utf-8", errors="replace")
-                if e.code not in _RETRY_STATUS:
-                    hint = f"; check that ${self.cfg.api_key_env} holds a valid key" if e.code in (401, 403) else ""
-                    raise DataError(f"{self.url}: HTTP {e.code} {e.reason}{hint}: {body!r}") from None
-                problem = f"HTTP {e.code} {e.reason}"
-                retry_after = e.headers.get("Retry-After")
-            except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-                problem = f"cannot connect ({getattr(e, 'reason', e)})"
-            if attempt == attempts:
-                raise DataError(f"{self.url}: {problem}, gave up after {attempts} attempts (max_retries)")
-            self._sleep(_wait_seconds(retry_after, attempt))
-        raise AssertionError("unreachable")
-
-
-def _wait_seconds(retry_after: str | None, attempt: int) -> float:
-    """Retry-After (seconds or an HTTP date) if the server sent one, else exponential backoff 1, 2, 4 .. 60 s."""
-    if retry_after:
-        try:
-            return min(max(float(retry_after), 0.0), _MAX_WAIT)
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(retry_after)
-                return min(max((when - datetime.now(timezone.utc)).total_seconds(), 0.0), _MAX_WAIT)
-            except (TypeError, ValueError):
-                pass
-    return min(2.0 ** (attempt - 1), 60.0)
+        return [
+            self.client.complete([{"role": "system", "content": system}, {"role": "user", "content": text}])
+            for text in texts
+        ]
 
 
 def make_backend(cfg: TranslatorConfig, world_config=None) -> Backend:

@@ -67,18 +67,20 @@ class LabQA:
         per_example = []
         for row, pred in zip(rows, predictions, strict=True):
             forms = {world.lexicons[tag][row["value"]] for tag in world.lexicons}
+            detected = detect(pred)
             per_example.append(
                 {
-                    "correct": _normalize(pred) == _normalize(row["answer"]),
-                    "value_recalled": bool(forms & set(_normalize(pred).split())),
-                    "detected_lang": detect(pred),
+                    "accuracy": float(_normalize(pred) == _normalize(row["answer"])),
+                    "fidelity": float(detected == lang),
+                    "value_recall": float(bool(forms & set(_normalize(pred).split()))),
+                    "detected_lang": detected,
                 }
             )
         n = len(rows)
         metrics = {
-            "accuracy": sum(e["correct"] for e in per_example) / n,
+            "accuracy": sum(e["accuracy"] for e in per_example) / n,
             "fidelity": fidelity(predictions, lang, detect),
-            "value_recall": sum(e["value_recalled"] for e in per_example) / n,
+            "value_recall": sum(e["value_recall"] for e in per_example) / n,
         }
         return metrics, per_example
 
