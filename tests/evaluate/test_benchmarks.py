@@ -111,7 +111,10 @@ def test_lingua_fidelity_and_code_switching():
         "Der Hund schläft im Garten. The weather is very nice today and everyone is happy.",
         "",
     ]
-    metrics, detected = lingua_fidelity(answers, "de", ("de", "fr"))
+    metrics, per_answer = lingua_fidelity(answers, "de", ("de", "fr"))
+    detected = [a["detected_lang"] for a in per_answer]
     assert detected[:2] == ["de", "en"] and detected[3] is None
     assert metrics["code_switching"] == 0.25  # only the third mixes languages
+    assert [a["code_switching"] for a in per_answer] == [0.0, 0.0, 1.0, 0.0]  # per answer, for the report's CIs
     assert metrics["fidelity"] == pytest.approx(sum(d == "de" for d in detected) / 4)
+    assert metrics["fidelity"] == pytest.approx(sum(a["fidelity"] for a in per_answer) / 4)
