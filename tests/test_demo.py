@@ -39,3 +39,7 @@ def test_demo_shows_the_pinch_effect(tmp_path):
     gain = sum(acc["pinch", lang] - acc["english_only", lang] for lang in non_en) / len(non_en)
     assert gain >= 0.15, acc
     assert acc["pinch", "en"] >= acc["english_only", "en"] - 0.15, acc
+    page = (out / "report.html").read_text(encoding="utf-8")  # the report a researcher opens
+    assert "Transfer matrix" in page and "Seen vs unseen languages" in page
+    assert "pinch vs english_only, lab_qa accuracy, 4 non-English languages (macro): +" in page
+    assert page.count("data:image/png;base64,") >= 2
