@@ -177,6 +177,7 @@ def test_http_judge_end_to_end_with_429_and_malformed_verdicts(tiny_lab_model, t
     make_report(out, "accuracy", title="judged")
     md = (out / "report.md").read_text()
     assert "## judge_pairwise: score" in md and "## judge_rubric: rubric_mean" in md
+    assert "Judge win rates" in (out / "report.html").read_text()
 
 
 def test_killed_judge_step_resumes_without_asking_again(tiny_lab_model, tmp_path, judge_server, monkeypatch):

@@ -1,10 +1,10 @@
 """report.html: one self-contained file (plots inlined as PNG data, sortable tables, no network).
 
 Sections: significance of every arm against the first (non-English macro, then per language), per
-task the transfer heatmap with CIs and per-language bars with error bars, seen vs unseen
-languages, and every metric as a sortable table. A small script sorts a table by the clicked
-column and, once the page has loaded, records on <body> how many plots rendered (what the
-headless-browser test reads).
+task the transfer heatmap with CIs and per-language bars with error bars (judge win rates as
+stacked win/tie/loss bars), seen vs unseen languages, and every metric as a sortable table. A small
+script sorts a table by the clicked column and, once the page has loaded, records on <body> how
+many plots rendered (what the headless-browser test reads).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import base64
 import html
 
 from xinstruct.report.analysis import Analysis, significance_line
-from xinstruct.report.plots import bars_png, heatmap_png
+from xinstruct.report.plots import bars_png, heatmap_png, outcomes_png
 from xinstruct.report.tables import cell_text
 
 STYLE = """
@@ -70,6 +70,9 @@ def html_report(analysis: Analysis, title: str) -> str:
         parts.append(_img(heatmap_png(analysis, task, metric, f"{task} {metric} (%)"), f"{task} transfer heatmap"))
         if any(lang != "all" for lang in analysis.languages(task, metric)):
             parts.append(_img(bars_png(analysis, task, metric, f"{task} {metric} by language"), f"{task} bars"))
+        outcomes = outcomes_png(analysis, task, f"{task}: wins, ties and losses against the partner arm")
+        if outcomes is not None:
+            parts.append("<h3>Judge win rates</h3>" + _img(outcomes, f"{task} win rates"))
         groups = analysis.groups(task, metric)
         if groups:
             parts.append("<h3>Seen vs unseen languages</h3>")

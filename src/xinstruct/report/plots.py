@@ -78,3 +78,30 @@ def bars_png(analysis: Analysis, task: str, metric: str, title: str) -> bytes:
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return _png(fig)
+
+
+def outcomes_png(analysis: Analysis, task: str, title: str) -> bytes | None:
+    """Judge win rates: per arm and language, the shares of wins, ties and losses (stacked); None if none."""
+    plt = _pyplot()
+    rows = []
+    for arm in analysis.arms:
+        for lang in analysis.languages(task, "win"):
+            cells = [analysis.cell(arm, task, lang, m) for m in ("win", "tie", "loss")]
+            if all(c is not None for c in cells):
+                rows.append((f"{arm} {lang}", [100 * c.value for c in cells]))
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(7.0, 1.0 + 0.35 * len(rows)), dpi=110)
+    left = [0.0] * len(rows)
+    for k, (outcome, color) in enumerate((("win", "#2a9d55"), ("tie", "#bbbbbb"), ("loss", "#d1495b"))):
+        widths = [values[k] for _, values in rows]
+        ax.barh(range(len(rows)), widths, left=left, color=color, label=outcome)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of prompts (both orders judged)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=False, ncol=3, loc="lower right")
+    fig.tight_layout()
+    return _png(fig)
