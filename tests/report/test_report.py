@@ -133,3 +133,18 @@ def test_report_html_renders_in_headless_chromium(tmp_path):
     subprocess.run([*args[:-2], f"--screenshot={shot}", "--window-size=1200,2400", (out / "report.html").as_uri()],
                    capture_output=True, timeout=120, check=True)  # fmt: skip
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000  # a page with pictures, not blank
+
+
+def test_every_pair_of_arms_is_compared(tmp_path):
+    from xinstruct.report.analysis import Analysis
+    from xinstruct.report.evidence import load_runs
+
+    out = fake_experiment(tmp_path / "exp")
+    shutil.copytree(out / "pinch", out / "zz_copy")  # a third arm, identical to pinch
+    for name in ("metrics.csv", "predictions.jsonl"):
+        path = out / "zz_copy" / "eval" / name
+        path.write_text(path.read_text().replace("pinch", "zz_copy"))
+    analysis = Analysis(load_runs([out]), "accuracy")
+    pooled = {(c.arm, c.baseline): c.result for c in analysis.comparisons("lab_qa", "accuracy") if c.scope == "non-en"}
+    assert set(pooled) == {("pinch", "english_only"), ("zz_copy", "english_only"), ("zz_copy", "pinch")}
+    assert pooled[("zz_copy", "pinch")].difference == 0 and pooled[("zz_copy", "pinch")].p_value == 1.0

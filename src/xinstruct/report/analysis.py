@@ -1,7 +1,7 @@
 """The numbers a report shows: every cell with its 95% CI, seen vs unseen languages, arms vs baseline.
 
-The baseline of the comparisons is the experiment's first arm (the demo: english_only), and each
-other arm is compared with it on the same examples: per language, and as a macro average over the
+Every pair of arms is compared on the same examples, the later arm of the experiment file against
+the earlier one (the demo: pinch vs english_only): per language, and as a macro average over the
 non-English languages (where transfer is the question). "Seen" languages are those of the arm's
 tuning data (instruction or response side), "unseen" the other evaluation languages; both are macro
 averages over languages with bootstrap CIs. Language "all" rows (consistency, AC3) are cross-language
@@ -107,21 +107,21 @@ class Analysis:
         return out
 
     def comparisons(self, task: str, metric: str) -> list[ArmComparison]:
-        """Every arm against the first arm on the same examples: per language and non-English macro."""
-        if len(self.arms) < 2:
-            return []
-        baseline, out = self.arms[0], []
+        """Every pair of arms on the same examples (the later arm against the earlier one): per language
+        and as a macro average over the non-English languages."""
+        out = []
         languages = [lang for lang in self.languages(task, metric) if lang != "all"]
-        for arm in self.arms[1:]:
-            pairs = {lang: paired_values(self.runs, (arm, task, lang, metric), baseline) for lang in languages}
-            non_en = [lang for lang in languages if lang != "en" and pairs[lang]]
-            if non_en:
-                result = paired_test([pairs[lang] for lang in non_en], arm, baseline, task, metric, "non-en")
-                out.append(ArmComparison(arm, baseline, task, metric, "non-en", tuple(non_en), result))
-            for lang in languages:
-                if pairs[lang]:
-                    result = paired_test([pairs[lang]], arm, baseline, task, metric, lang)
-                    out.append(ArmComparison(arm, baseline, task, metric, lang, (lang,), result))
+        for b, baseline in enumerate(self.arms):
+            for arm in self.arms[b + 1 :]:
+                pairs = {lang: paired_values(self.runs, (arm, task, lang, metric), baseline) for lang in languages}
+                non_en = [lang for lang in languages if lang != "en" and pairs[lang]]
+                if non_en:
+                    result = paired_test([pairs[lang] for lang in non_en], arm, baseline, task, metric, "non-en")
+                    out.append(ArmComparison(arm, baseline, task, metric, "non-en", tuple(non_en), result))
+                for lang in languages:
+                    if pairs[lang]:
+                        result = paired_test([pairs[lang]], arm, baseline, task, metric, lang)
+                        out.append(ArmComparison(arm, baseline, task, metric, lang, (lang,), result))
         return out
 
 

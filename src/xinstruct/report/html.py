@@ -1,6 +1,6 @@
 """report.html: one self-contained file (plots inlined as PNG data, sortable tables, no network).
 
-Sections: significance of every arm against the first (non-English macro, then per language), per
+Sections: significance for every pair of arms (non-English macro, then per language), per
 task the transfer heatmap with CIs and per-language bars with error bars (judge win rates as
 stacked win/tie/loss bars), seen vs unseen languages, and every metric as a sortable table. A small
 script sorts a table by the clicked column and, once the page has loaded, records on <body> how
@@ -83,7 +83,7 @@ def html_report(analysis: Analysis, title: str) -> str:
                 )
             )
         if comparisons[task]:
-            parts.append("<h3>Against the first arm, on the same examples</h3>")
+            parts.append("<h3>Paired comparisons on the same examples</h3>")
             rows = [
                 [c.arm, c.baseline, c.scope, f"{100 * c.result.difference:+.1f}",
                  f"[{100 * c.result.low:+.1f}, {100 * c.result.high:+.1f}]", f"{c.result.p_value:.4f}",
