@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -88,10 +95,15 @@ class JudgeServer(BaseHTTPRequestHandler):
     requests: list[dict] = []
     seen: set[str] = set()
     throttled = False
+    plain = False  # only valid verdicts, slowly (the SIGKILL test)
 
     def do_POST(self):  # noqa: N802 (http.server's name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         JudgeServer.requests.append(body)
+        if JudgeServer.plain:
+            time.sleep(0.05)
+            content = json.dumps({"winner": "tie"} if "[Answer A]" in body["messages"][0]["content"] else RUBRIC)
+            return self._send(200, {"choices": [{"message": {"role": "assistant", "content": content}}]})
         if not JudgeServer.throttled:
             JudgeServer.throttled = True
             return self._send(429, {"error": "slow down"}, {"Retry-After": "0"})
@@ -131,7 +143,7 @@ class JudgeServer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def judge_server():
-    JudgeServer.requests, JudgeServer.seen, JudgeServer.throttled = [], set(), False
+    JudgeServer.requests, JudgeServer.seen, JudgeServer.throttled, JudgeServer.plain = [], set(), False, False
     server = ThreadingHTTPServer(("127.0.0.1", 0), JudgeServer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/v1"
@@ -246,3 +258,45 @@ def test_judge_config_errors(tmp_path):
         Experiment.model_validate({**raw, "judge": {"backend": "openai", "model": "m"}})
     with pytest.raises(ValueError, match="pairwise_against: no arm 'nope'"):
         Experiment.model_validate({**raw, "judge": {"model": "lab", "pairwise_against": "nope"}})
+
+
+def _judged(db: Path) -> int:
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+            return conn.execute("SELECT COUNT(*) FROM requests WHERE task LIKE 'judge@%'").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def test_sigkilled_judge_command_resumes_from_its_cache(tiny_lab_model, tmp_path, judge_server):
+    """`xinstruct judge` killed with SIGKILL mid-way: the rerun asks the endpoint only what was not committed."""
+    import yaml
+
+    JudgeServer.plain = True
+    judge = {"backend": "openai", "model": "m", "base_url": judge_server, "limit": 4, "concurrency": 1,
+             "max_new_tokens": 6}  # fmt: skip
+    exp, out = experiment_with_judge(tmp_path, tiny_lab_model, judge)
+    raw = yaml.safe_load(TINY_EXPERIMENT)
+    raw["judge"] = judge
+    exp_file = tmp_path / "exp.yaml"
+    exp_file.write_text(yaml.safe_dump(raw))
+    cache, db = tmp_path / "cache", tmp_path / "cache" / "eval_requests.sqlite"
+    args = [sys.executable, "-m", "xinstruct.cli", "judge", str(exp_file), "--out", str(out), "--cache-dir", str(cache)]
+    total = 2 * 3 * 4 + 3 * 4 * 2  # rubric (arms x languages x prompts) + pairwise (both orders)
+    with open(tmp_path / "log.txt", "w") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 300
+        while proc.poll() is None and time.time() < deadline:
+            if 16 <= _judged(db) < total:  # a chunk or more committed, more to come
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, (tmp_path / "log.txt").read_text()[-2000:]
+    cached = _judged(db)
+    assert not (out / "pinch" / "judge").exists()  # nothing half-written
+    JudgeServer.requests.clear()
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
+    assert len(JudgeServer.requests) == total - cached and _judged(db) == total
+    assert (out / "pinch" / "judge" / "metrics.csv").exists() and (out / "report.html").exists()

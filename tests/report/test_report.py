@@ -148,3 +148,23 @@ def test_every_pair_of_arms_is_compared(tmp_path):
     pooled = {(c.arm, c.baseline): c.result for c in analysis.comparisons("lab_qa", "accuracy") if c.scope == "non-en"}
     assert set(pooled) == {("pinch", "english_only"), ("zz_copy", "english_only"), ("zz_copy", "pinch")}
     assert pooled[("zz_copy", "pinch")].difference == 0 and pooled[("zz_copy", "pinch")].p_value == 1.0
+
+
+def test_rounded_values_outside_a_degenerate_interval_still_plot(tmp_path):
+    """results.csv rounds to 6 decimals; a constant cell's interval is the unrounded mean (regression)."""
+    out = fake_experiment(tmp_path / "exp")
+    for arm in ("english_only", "pinch"):
+        predictions = out / arm / "eval" / "predictions.jsonl"
+        lines = [json.loads(line) for line in predictions.read_text().splitlines()]
+        for record in lines:
+            record["scores"]["accuracy"] = 1 / 3
+        predictions.write_text("".join(json.dumps(r) + "\n" for r in lines))
+        metrics = out / arm / "eval" / "metrics.csv"
+        rows = list(csv.reader(open(metrics)))
+        for row in rows[1:]:
+            if row[3] == "accuracy":
+                row[4] = "0.333333"
+        with open(metrics, "w", newline="") as f:
+            csv.writer(f).writerows(rows)
+    make_report(out, "accuracy", title="constant")
+    assert "33.3 [33.3, 33.3]" in (out / "report.md").read_text()

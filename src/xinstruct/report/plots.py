@@ -68,8 +68,9 @@ def bars_png(analysis: Analysis, task: str, metric: str, title: str) -> bytes:
                 continue
             xs.append(j + (k - (len(arms) - 1) / 2) * width)
             heights.append(100 * c.value)
-            errors[0].append(0 if math.isnan(c.low) else 100 * (c.value - c.low))
-            errors[1].append(0 if math.isnan(c.high) else 100 * (c.high - c.value))
+            # a percentile interval need not contain the (rounded) value exactly: clamp, never negative
+            errors[0].append(0 if math.isnan(c.low) else max(0.0, 100 * (c.value - c.low)))
+            errors[1].append(0 if math.isnan(c.high) else max(0.0, 100 * (c.high - c.value)))
         ax.bar(xs, heights, width, yerr=errors, capsize=2, label=arm)
     ax.set_xticks(range(len(langs)), langs)
     ax.set_ylabel(f"{metric} (%)")
