@@ -1,6 +1,11 @@
-"""Stand-ins for tests: a translation backend that tags texts ("[de] ...") and counts its calls."""
+"""Stand-ins for tests: a translation backend that tags texts ("[de] ...") and counts its calls; a
+read-only peek at the request cache of a process being killed."""
 
 from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 from xinstruct.data.translate import Translator
 from xinstruct.data.translate.backends import Backend
@@ -23,3 +28,13 @@ class TagBackend(Backend):
 
 def tag_translator() -> Translator:
     return Translator(TagBackend(), None, batch_size=64, progress=False)
+
+
+def cached_requests(db: Path, task_prefix: str = "") -> int:
+    """Rows committed to the request cache `db` (whose task starts with `task_prefix`); 0 before it exists."""
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+            query = "SELECT COUNT(*) FROM requests WHERE task LIKE ?"
+            return conn.execute(query, (task_prefix + "%",)).fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0

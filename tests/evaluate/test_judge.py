@@ -8,18 +8,17 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SHARED_DATA, TINY_EXPERIMENT
+from tests.stubs import cached_requests
 from xinstruct.errors import DataError
 from xinstruct.evaluate.judge.prompt_sets import load_prompts
 from xinstruct.evaluate.judge.verdicts import pair_points, parse_pairwise, parse_rubric
@@ -260,14 +259,6 @@ def test_judge_config_errors(tmp_path):
         Experiment.model_validate({**raw, "judge": {"model": "lab", "pairwise_against": "nope"}})
 
 
-def _judged(db: Path) -> int:
-    try:
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
-            return conn.execute("SELECT COUNT(*) FROM requests WHERE task LIKE 'judge@%'").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
-
 def test_sigkilled_judge_command_resumes_from_its_cache(tiny_lab_model, tmp_path, judge_server):
     """`xinstruct judge` killed with SIGKILL mid-way: the rerun asks the endpoint only what was not committed."""
     import yaml
@@ -287,16 +278,16 @@ def test_sigkilled_judge_command_resumes_from_its_cache(tiny_lab_model, tmp_path
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 300
         while proc.poll() is None and time.time() < deadline:
-            if 16 <= _judged(db) < total:  # a chunk or more committed, more to come
+            if 16 <= cached_requests(db, "judge@") < total:  # a chunk or more committed, more to come
                 os.kill(proc.pid, signal.SIGKILL)
                 break
             time.sleep(0.02)
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, (tmp_path / "log.txt").read_text()[-2000:]
-    cached = _judged(db)
+    cached = cached_requests(db, "judge@")
     assert not (out / "pinch" / "judge").exists()  # nothing half-written
     JudgeServer.requests.clear()
     rerun = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
-    assert len(JudgeServer.requests) == total - cached and _judged(db) == total
+    assert len(JudgeServer.requests) == total - cached and cached_requests(db, "judge@") == total
     assert (out / "pinch" / "judge" / "metrics.csv").exists() and (out / "report.html").exists()

@@ -6,16 +6,15 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SHARED_DATA
+from tests.stubs import cached_requests
 from xinstruct.evaluate import generate as gen
 from xinstruct.evaluate import loglik, runner
 from xinstruct.evaluate.cache import FILENAME, RequestCache
@@ -209,14 +208,6 @@ def test_changed_weights_invalidate_an_evaluation(tiny_lab_model, tmp_path, coun
     assert [load["generate"] for load in counting_loader] == [counting_loader[0]["generate"]] * 2  # "again": no load
 
 
-def _cached_rows(db: Path) -> int:
-    try:
-        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
-            return conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
-
-
 @needs_shared
 def test_sigkilled_eval_resumes_without_recomputing(tiny_lab_model, tmp_path, counting_loader, capsys):
     from xinstruct.evaluate.standalone import evaluate_model
@@ -230,14 +221,14 @@ def test_sigkilled_eval_resumes_without_recomputing(tiny_lab_model, tmp_path, co
         proc = subprocess.Popen([sys.executable, "-m", "xinstruct.cli", "eval", *args], stdout=log, stderr=log)
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
-            if 10 <= _cached_rows(db) < total:  # a few batches committed, more to come
+            if 10 <= cached_requests(db) < total:  # a few batches committed, more to come
                 os.kill(proc.pid, signal.SIGKILL)
                 break
             time.sleep(0.005)
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, (tmp_path / "log.txt").read_text()
     assert not (tmp_path / "a").exists()  # the output directory is written atomically: nothing published
-    cached = _cached_rows(db)
+    cached = cached_requests(db)
     assert 10 <= cached < total and cached % 2 == 0  # whole batches of 2
 
     capsys.readouterr()
@@ -245,7 +236,7 @@ def test_sigkilled_eval_resumes_without_recomputing(tiny_lab_model, tmp_path, co
     evaluate_model(model, ["xcopa"], ["zh"], tmp_path / "a", limit, 2, 64, data, cache_dir)  # the rerun, resumed
     assert counting_loader[-1]["forward"] == total - cached  # nothing finished before the kill is recomputed
     assert f"({cached} cached)" in capsys.readouterr().out
-    assert _cached_rows(db) == total
+    assert cached_requests(db) == total
 
     evaluate_model(model, ["xcopa"], ["zh"], tmp_path / "b", limit, 2, 64, data)  # uninterrupted, no cache
     assert counting_loader[-1]["forward"] == total
