@@ -188,7 +188,7 @@ def _generate_batch(
         ).past_key_values
         prefix.batch_select_indices(group_of)  # one copy of its group's prefix per row
     if fast_greedy(model):
-        return _greedy(model, input_ids, attention, prefix, top, settings["max_new_tokens"], tokenizer, stop)
+        return _greedy(model, input_ids, attention, prefix, top, settings, tokenizer, stop)
     extra = {"past_key_values": prefix} if prefix is not None else {}
     hf_settings = {**settings, **({"stop_strings": list(stop), "tokenizer": tokenizer} if stop else {})}
     generated = model.generate(input_ids=input_ids, attention_mask=attention, **hf_settings, **extra)
@@ -210,36 +210,34 @@ def fast_greedy(model) -> bool:
     return all(getattr(config, name, None) in (None, _NEUTRAL.get(name)) for name in _PROCESSORS)
 
 
-def _greedy(model, input_ids, attention, prefix, top: int, max_new_tokens: int, tokenizer, stop) -> list[list[int]]:
-    """The greedy loop `model.generate` runs, without its per-step overhead.
+def _greedy(model, input_ids, attention, prefix, top: int, settings: dict, tokenizer, stop) -> list[list[int]]:
+    """The greedy loop `model.generate` runs with `settings`, without its per-step overhead.
 
     A static KV cache written in place (no concatenation per step and layer); the LM head only on
-    each row's last position (`lm_head.head_logits`);
-    a row ends at EOS or once its completion contains a stop string (checked on the completion's
-    text, as lm-evaluation-harness does); the loop ends when every row has.
+    each row's last position (`lm_head.head_logits`); a row ends at EOS or once its completion
+    contains a stop string (checked on the completion's text, as lm-evaluation-harness does), and is
+    padded from then on; the loop ends when every row has.
     """
     import torch
     from transformers import StaticCache
 
     rows, length = input_ids.shape
+    max_new_tokens, eos, pad = settings["max_new_tokens"], settings["eos_token_id"], settings["pad_token_id"]
     decoder = model.get_decoder()
     cache = StaticCache(config=model.config, max_cache_len=length + max_new_tokens)
     mask = torch.cat([attention, torch.ones((rows, max_new_tokens), dtype=attention.dtype)], dim=1)
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
-    if prefix is not None:  # the shared prefix, computed once per group, goes in first
+    if prefix is not None:  # the shared prefix (positions 0..top-1), computed once per group, goes in first
         for index, layer in enumerate(prefix.layers):
             cache.update(layer.keys[:, :, :top], layer.values[:, :, :top], index)
-    start = top if prefix is not None else 0
     hidden = decoder(
-        input_ids=input_ids[:, start:],
+        input_ids=input_ids[:, top:],
         attention_mask=mask,
-        position_ids=positions[:, start:],
+        position_ids=positions[:, top:],
         past_key_values=cache,
-        cache_position=torch.arange(start, length),
+        cache_position=torch.arange(top, length),
         use_cache=True,
     ).last_hidden_state[:, -1]
-    eos = tokenizer.eos_token_id
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
     done = torch.zeros(rows, dtype=torch.bool)
     out: list[torch.Tensor] = []
     position = positions[:, -1:]
