@@ -51,6 +51,11 @@ def load_model(model_dir: Path, trust_remote_code: bool = False):
     return model, tokenizer
 
 
+def cache_model_key(cache: RequestCache, model_dir: Path) -> str:
+    """Who answers, in the request cache: the weights' fingerprint and the dtype `load_model` uses."""
+    return f"{cache.fingerprint(model_dir)}:torch.float32"
+
+
 def evaluate(
     arm: str,
     model_dir: Path,
@@ -80,7 +85,7 @@ def evaluate(
     cache = RequestCache(cache_path(cache_dir)) if cache_dir is not None else None
     model_key = ""
     if cache is not None:  # once per evaluation: the weights' fingerprint (file hashes are cached too)
-        model_key = f"{cache.fingerprint(model_dir)}:torch.float32"
+        model_key = cache_model_key(cache, model_dir)
     rows_out: list[dict] = []
     with (
         cache if cache is not None else nullcontext(),

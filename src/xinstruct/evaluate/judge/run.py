@@ -35,7 +35,7 @@ from xinstruct.evaluate.judge.verdicts import (
     rubric_request,
     template,
 )
-from xinstruct.evaluate.runner import load_model, write_results
+from xinstruct.evaluate.runner import cache_model_key, load_model, write_results
 from xinstruct.progress import progress_bar
 
 VERSION = 1
@@ -100,7 +100,7 @@ def _answers(arm: str, model_dir: Path, items: dict, cfg, cache: RequestCache) -
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = Lazy(lambda: load_model(model_dir)[0])
-    scope = cache.scope(f"{cache.fingerprint(model_dir)}:torch.float32", f"judge_prompts@{VERSION}")
+    scope = cache.scope(cache_model_key(cache, model_dir), f"judge_prompts@{VERSION}")
     return {
         lang: generate(
             model,
