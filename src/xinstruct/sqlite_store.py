@@ -7,9 +7,12 @@ opening the file are `ConfigError`s naming the file and the option that moves it
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from xinstruct.errors import ConfigError
+
+CHUNK = 500  # values per IN (...) list: SQLite's bound-parameter limit is 999 on old builds
 
 
 class SqliteStore:
@@ -39,6 +42,26 @@ class SqliteStore:
                 ) from None
             self._conn = conn
         return self._conn
+
+    def select_in(self, query: str, params: Sequence, values: Sequence) -> Iterator[tuple]:
+        """Rows of `query` ending in `... IN`, with the list filled from `values` in chunks (SQLite's
+        parameter limit); `params` fill the placeholders before it."""
+        db = self._db()
+        try:
+            for i in range(0, len(values), CHUNK):
+                chunk = values[i : i + CHUNK]
+                yield from db.execute(f"{query} ({','.join('?' * len(chunk))})", (*params, *chunk))
+        except sqlite3.Error as e:
+            raise ConfigError(f"{self.path}: cannot read the {self.what} ({e})") from None
+
+    def write_many(self, statement: str, rows: Iterable[tuple]) -> None:
+        """Run `statement` for every row in one transaction, committed before returning."""
+        db = self._db()
+        try:
+            with db:
+                db.executemany(statement, rows)
+        except sqlite3.Error as e:
+            raise ConfigError(f"{self.path}: cannot write the {self.what} ({e})") from None
 
     def close(self) -> None:
         if self._conn is not None:

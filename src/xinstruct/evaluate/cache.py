@@ -52,7 +52,6 @@ CREATE TABLE IF NOT EXISTS file_hashes (
 )
 """,
 )
-_CHUNK = 500  # SQLite's bound-parameter limit is 999 on old builds
 
 # What decides a model's outputs: weights, config, tokenizer and chat template (not READMEs, manifests, logs).
 MODEL_FILES = (
@@ -157,34 +156,19 @@ class RequestCache(SqliteStore):
         """{(example, request): value} for those of `keys` cached under (model, task)."""
         wanted = set(keys)
         examples = list(dict.fromkeys(example for example, _ in keys))  # a primary-key prefix: index seeks
-        found: dict[Key, Any] = {}
-        db = self._db()
-        try:
-            for i in range(0, len(examples), _CHUNK):
-                chunk = examples[i : i + _CHUNK]
-                rows = db.execute(
-                    "SELECT example, request, value FROM requests WHERE model=? AND task=? "
-                    f"AND example IN ({','.join('?' * len(chunk))})",
-                    (model, task, *chunk),
-                )
-                for example, request, value in rows:
-                    if (example, request) in wanted:
-                        found[(example, request)] = json.loads(value)
-        except sqlite3.Error as e:
-            raise ConfigError(f"{self.path}: cannot read the evaluation cache ({e})") from None
-        return found
+        rows = self.select_in(
+            "SELECT example, request, value FROM requests WHERE model=? AND task=? AND example IN",
+            (model, task),
+            examples,
+        )
+        return {(e, r): json.loads(v) for e, r, v in rows if (e, r) in wanted}
 
     def put_many(self, model: str, task: str, items: Iterable[tuple[Key, Any]]) -> None:
         """Store ((example, request), value) pairs in one transaction, committed before returning."""
-        db = self._db()
-        try:
-            with db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO requests (model, task, example, request, value) VALUES (?, ?, ?, ?, ?)",
-                    [(model, task, example, request, json.dumps(value)) for (example, request), value in items],
-                )
-        except sqlite3.Error as e:
-            raise ConfigError(f"{self.path}: cannot write the evaluation cache ({e})") from None
+        self.write_many(
+            "INSERT OR REPLACE INTO requests (model, task, example, request, value) VALUES (?, ?, ?, ?, ?)",
+            [(model, task, example, request, json.dumps(value)) for (example, request), value in items],
+        )
 
     def count(self) -> int:
         """How many requests are cached (all models and tasks)."""

@@ -8,10 +8,8 @@ endpoint, no API key.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Iterable
 
-from xinstruct.errors import ConfigError
 from xinstruct.sqlite_store import SqliteStore
 
 _SCHEMA = """
@@ -25,7 +23,6 @@ CREATE TABLE IF NOT EXISTS translations (
     PRIMARY KEY (backend, model, src, tgt, sha256)
 ) WITHOUT ROWID
 """
-_CHUNK = 500  # SQLite's bound-parameter limit is 999 on old builds
 
 
 def text_sha256(text: str) -> str:
@@ -41,34 +38,18 @@ class TranslationCache(SqliteStore):
 
     def get_many(self, key: tuple[str, str, str, str], shas: Iterable[str]) -> dict[str, str]:
         """{sha256: translation} for those of `shas` cached under key (backend, model, src, tgt)."""
-        shas = list(dict.fromkeys(shas))
-        found: dict[str, str] = {}
-        db = self._db()
-        try:
-            for i in range(0, len(shas), _CHUNK):
-                chunk = shas[i : i + _CHUNK]
-                rows = db.execute(
-                    "SELECT sha256, translation FROM translations WHERE backend=? AND model=? AND src=? AND tgt=? "
-                    f"AND sha256 IN ({','.join('?' * len(chunk))})",
-                    (*key, *chunk),
-                )
-                found.update(rows)
-        except sqlite3.Error as e:
-            raise ConfigError(f"{self.path}: cannot read the translation cache ({e})") from None
-        return found
+        query = (
+            "SELECT sha256, translation FROM translations WHERE backend=? AND model=? AND src=? AND tgt=? AND sha256 IN"
+        )
+        return dict(self.select_in(query, key, list(dict.fromkeys(shas))))
 
     def put_many(self, key: tuple[str, str, str, str], items: Iterable[tuple[str, str]]) -> None:
         """Store (sha256, translation) pairs in one transaction, committed before returning."""
-        db = self._db()
-        try:
-            with db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO translations (backend, model, src, tgt, sha256, translation) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [(*key, sha, translation) for sha, translation in items],
-                )
-        except sqlite3.Error as e:
-            raise ConfigError(f"{self.path}: cannot write the translation cache ({e})") from None
+        self.write_many(
+            "INSERT OR REPLACE INTO translations (backend, model, src, tgt, sha256, translation) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(*key, sha, translation) for sha, translation in items],
+        )
 
     def __len__(self) -> int:
         return self._db().execute("SELECT COUNT(*) FROM translations").fetchone()[0]
