@@ -251,7 +251,6 @@ class OpenAIBackend(Backend):
         self.cfg = cfg
         self.client = ChatClient(cfg.base_url, cfg.model, cfg.api_key_env, cfg.max_retries, cfg.timeout,
                                  who="translator", sleep=sleep)  # fmt: skip
-        self.url = self.client.url
 
     def cache_model(self, src: str, tgt: str) -> str:
         return self.cfg.model
