@@ -127,10 +127,10 @@ def evaluate(
                     record["prompt"] = row["messages"][-1]["content"] if "messages" in row else row["context"]
                     record["reference"] = row.get("answer", row.get("golds"))
                     pred_file.write(json.dumps({**record, **detail}, ensure_ascii=False) + "\n")
-                rows_out += _result_rows(arm, task, lang, metrics, len(rows))
+                rows_out += result_rows(arm, task.name, task.version, lang, metrics, len(rows))
             if hasattr(task, "aggregate") and len(chosen) >= 2:
                 n = min(len(v) for v in chosen.values())
-                rows_out += _result_rows(arm, task, "all", task.aggregate(chosen, answers), n)
+                rows_out += result_rows(arm, task.name, task.version, "all", task.aggregate(chosen, answers), n)
     write_results(rows_out, out / "metrics.csv")
     return rows_out
 
@@ -160,16 +160,17 @@ def _multiple_choice(model, tokenizer, task, rows: list[dict], batch_size: int, 
     return {metric: value / len(rows) for metric, value in totals.items()}, details
 
 
-def _result_rows(arm: str, task, lang: str, metrics: dict, n: int) -> list[dict]:
+def result_rows(arm: str, task: str, version: int, lang: str, metrics: dict, n: int) -> list[dict]:
+    """Rows of the results schema, one per metric."""
     return [
         {
             "arm": arm,
-            "task": task.name,
+            "task": task,
             "language": lang,
             "metric": metric,
             "value": round(value, 6),
             "n": n,
-            "task_version": task.version,
+            "task_version": version,
         }
         for metric, value in metrics.items()
     ]

@@ -35,7 +35,7 @@ from xinstruct.evaluate.judge.verdicts import (
     rubric_request,
     template,
 )
-from xinstruct.evaluate.runner import cache_model_key, load_model, write_results
+from xinstruct.evaluate.runner import cache_model_key, load_model, result_rows, write_results
 from xinstruct.progress import progress_bar
 
 VERSION = 1
@@ -154,9 +154,10 @@ def _ask(judge, scope, requests: list[tuple[str, str]], parse, retries: int, lab
     return [(value, text) for value, text in zip(parsed, raw, strict=True)]
 
 
-def _row(arm: str, task: str, lang: str, metric: str, value: float, n: int) -> dict:
-    return {"arm": arm, "task": task, "language": lang, "metric": metric, "value": round(value, 6), "n": n,
-            "task_version": VERSION}  # fmt: skip
+def _summary(arm: str, task: str, lang: str, metrics: tuple[str, ...], valid: list[dict], n: int) -> list[dict]:
+    """Result rows: each metric's mean over the valid verdicts, and the share of prompts that failed."""
+    means = {m: sum(v[m] for v in valid) / len(valid) for m in metrics} if valid else {}
+    return result_rows(arm, task, VERSION, lang, {**means, "judge_failures": (n - len(valid)) / n if n else 0.0}, n)
 
 
 def _rubric_results(arm, lang, items, answers, verdicts, rows, records) -> None:
@@ -170,11 +171,7 @@ def _rubric_results(arm, lang, items, answers, verdicts, rows, records) -> None:
         per["judge_failures"] = float(scores is None)
         record = {"arm": arm, "task": "judge_rubric", "language": lang, "id": item["id"], "prompt": item["prompt"]}
         records[arm].append({**record, "prediction": answer, "verdict": raw, "scores": per})
-    n = len(items)
-    if valid:
-        for metric in ("rubric_mean", *ASPECTS):
-            rows[arm].append(_row(arm, "judge_rubric", lang, metric, sum(v[metric] for v in valid) / len(valid), n))
-    rows[arm].append(_row(arm, "judge_rubric", lang, "judge_failures", (n - len(valid)) / n if n else 0.0, n))
+    rows[arm] += _summary(arm, "judge_rubric", lang, ("rubric_mean", *ASPECTS), valid, len(items))
 
 
 def _pairwise_results(arm, partner, lang, items, verdicts, rows, records) -> None:
@@ -195,11 +192,7 @@ def _pairwise_results(arm, partner, lang, items, verdicts, rows, records) -> Non
         records[arm].append({"arm": arm, "task": "judge_pairwise", "language": lang, "id": item["id"],
                              "partner": partner, "prompt": item["prompt"], "verdicts": [raw_first, raw_second],
                              "scores": per})  # fmt: skip
-    n = len(items)
-    if valid:
-        for metric in ("score", "win", "tie", "loss"):
-            rows[arm].append(_row(arm, "judge_pairwise", lang, metric, sum(v[metric] for v in valid) / len(valid), n))
-    rows[arm].append(_row(arm, "judge_pairwise", lang, "judge_failures", (n - len(valid)) / n if n else 0.0, n))
+    rows[arm] += _summary(arm, "judge_pairwise", lang, ("score", "win", "tie", "loss"), valid, len(items))
 
 
 def _partner(exp, out: Path, arm: str, lang: str) -> str:
