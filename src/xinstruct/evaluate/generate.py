@@ -183,7 +183,7 @@ def _generate_batch(
         group_of = torch.tensor([sum(f <= row for f in firsts) - 1 for row in range(len(prompts))])
         prefix_mask = attention[firsts, :top]
         positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)
-        prefix = model(
+        prefix = model.get_decoder()(  # the decoder alone: the prefix needs its KV cache, not its logits
             input_ids=input_ids[firsts, :top], attention_mask=prefix_mask, position_ids=positions, use_cache=True
         ).past_key_values
         prefix.batch_select_indices(group_of)  # one copy of its group's prefix per row
