@@ -76,6 +76,32 @@ def test_loglikelihoods_match_one_unpadded_forward_per_request(tiny_lab_model):
     assert got[0][0] == pytest.approx(got[1][0], abs=1e-4)
 
 
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_continuations_sharing_their_beginning_score_as_separate_forwards(tiny_lab_model, attention):
+    """One context's continuations form a prefix tree (shared beginnings computed once); every
+    log-likelihood and is_greedy still equals one unpadded forward per request."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from xinstruct.evaluate.loglik import encode_pair, loglikelihoods
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_lab_model)
+    model = AutoModelForCausalLM.from_pretrained(tiny_lab_model, dtype=torch.float32, attn_implementation=attention)
+    context = "the pet of mitur is"
+    endings = [" a dog", " a dog and a cat", " a cat", " the dog", " a dog and a bird", "", " a"]
+    requests = [(context, e) for e in endings] + [("the job of bob is", " a cook"), ("the job of bob is", " a")]
+    got = loglikelihoods(model.eval(), tokenizer, requests, batch_size=4)
+    for (ctx, cont), (ll, greedy) in zip(requests, got, strict=True):
+        ctx_ids, cont_ids = encode_pair(tokenizer, ctx, cont)
+        with torch.no_grad():
+            logprobs = torch.log_softmax(model(torch.tensor([ctx_ids + cont_ids])).logits[0].float(), -1)
+        rows = logprobs[len(ctx_ids) - 1 : len(ctx_ids) - 1 + len(cont_ids)]
+        expected = sum(float(rows[j, t]) for j, t in enumerate(cont_ids))
+        assert ll == pytest.approx(expected, abs=1e-4), (ctx, cont)
+        assert greedy == all(int(rows[j].argmax()) == t for j, t in enumerate(cont_ids)), (ctx, cont)
+    assert got[5] == (0.0, True)  # an empty continuation: nothing to score
+
+
 @needs_shared
 def test_standalone_eval_writes_results_and_consistency(tiny_lab_model, tmp_path):
     from xinstruct.cli import app

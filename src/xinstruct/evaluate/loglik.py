@@ -7,9 +7,10 @@ For a request (context, continuation) (SPEC-metrics.md §4):
   `encode` uses the tokenizer's default special tokens (BOS for Llama-style models);
 - an empty context scores the continuation (no special tokens) after the prefix token (BOS, else EOS);
 - ll = sum of log-softmax probabilities of the continuation tokens; is_greedy = every argmax matches.
-The choices of one context share one row (the context is computed once; each continuation is a
-branch attending to the context and itself, positions restarting after the context), and the LM
-head runs only where a token is scored; rows are batched longest first. Models whose head cannot
+The choices of one context share one row: the context is computed once, the continuations follow
+as a prefix tree (a beginning several of them share is computed once; each token attends to the
+context and its own continuation's earlier tokens, positions restarting after the context), and the
+LM head runs once per position where a token is scored; rows are batched longest first. Models whose head cannot
 be applied to hidden states directly (logit soft-capping) or other attention kernels use one
 left-padded row per request with `logits_to_keep` instead. With a request cache,
 cached requests are answered from it and only the misses go to the model (still length-sorted and
@@ -27,7 +28,7 @@ from xinstruct.progress import progress_bar
 if TYPE_CHECKING:
     from xinstruct.evaluate.cache import TaskCache
 
-ENGINE = "loglikelihood/2"  # bump when the scoring below changes: invalidates cached log-likelihoods
+ENGINE = "loglikelihood/3"  # bump when the scoring below changes: invalidates cached log-likelihoods
 
 
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -132,49 +133,70 @@ def _can_share_contexts(model) -> bool:
 
 
 def _tree_length(pairs: dict, group: list[int]) -> int:
-    return len(pairs[group[0]][0]) + sum(max(0, len(pairs[i][1]) - 1) for i in group)
+    return len(pairs[group[0]][0]) + len(_prefix_tree(pairs, group)[0])
+
+
+def _prefix_tree(pairs: dict, group: list[int]) -> tuple[list[tuple[int, int]], dict[int, list[int]]]:
+    """The continuations of one context as a prefix tree, without their last tokens (nothing is scored
+    after them): nodes as (token, parent node or -1 for the context), and for each request the nodes
+    whose outputs predict its tokens after the first (a shared beginning is one path of nodes)."""
+    nodes: list[tuple[int, int]] = []
+    children: dict[tuple[int, int], int] = {}
+    paths: dict[int, list[int]] = {}
+    for i in group:
+        parent, path = -1, []
+        for token in pairs[i][1][:-1]:
+            parent = children.setdefault((parent, token), len(nodes))
+            if parent == len(nodes):
+                nodes.append((token, path[-1] if path else -1))
+            path.append(parent)
+        paths[i] = path
+    return nodes, paths
 
 
 def _score_trees(model, pairs: dict, groups: list[list[int]], pad: int) -> dict[int, tuple[float, bool]]:
-    """Score each group's continuations in one row: context, then every continuation (minus its last
-    token) as a branch that sees the context and itself only, positions restarting after the context."""
+    """Score each group's continuations in one row: the context, then the continuations as a prefix
+    tree (`_prefix_tree`; a beginning shared by several continuations is computed once), each node
+    seeing the context and its ancestors only, positions restarting after the context. The LM head
+    runs once per distinct position (a context's last position serves all its continuations)."""
     import torch
 
     width = max(_tree_length(pairs, g) for g in groups)
     input_ids = torch.full((len(groups), width), pad, dtype=torch.long)
     positions = torch.zeros((len(groups), width), dtype=torch.long)
     allowed = torch.zeros((len(groups), 1, width, width), dtype=torch.bool)
-    where: dict[int, tuple[int, list[int]]] = {}  # request -> (row, positions whose logits predict its tokens)
+    scored: dict[tuple[int, int], int] = {}  # (row, column) whose logits are needed -> head row
+    where: dict[int, list[int]] = {}  # request -> head rows predicting its tokens
     for row, group in enumerate(groups):
         context = pairs[group[0]][0]
         n = len(context)
+        nodes, paths = _prefix_tree(pairs, group)
         input_ids[row, :n] = torch.tensor(context)
         positions[row, :n] = torch.arange(n)
         allowed[row, 0, :n, :n] = torch.tril(torch.ones(n, n, dtype=torch.bool))
-        start = n
+        depth = [0] * len(nodes)
+        for node, (token, parent) in enumerate(nodes):  # parents come before their children
+            column = n + node
+            input_ids[row, column] = token
+            depth[node] = depth[parent] + 1 if parent >= 0 else 0
+            positions[row, column] = n + depth[node]
+            allowed[row, 0, column] = allowed[row, 0, n + parent] if parent >= 0 else allowed[row, 0, n - 1]
+            allowed[row, 0, column, column] = True
+        end = n + len(nodes)
+        allowed[row, 0, end:, end:] = torch.eye(width - end, dtype=torch.bool)  # padding sees itself only
         for i in group:
-            branch = pairs[i][1][:-1]
-            end = start + len(branch)
-            if branch:
-                input_ids[row, start:end] = torch.tensor(branch)
-                positions[row, start:end] = torch.arange(n, n + len(branch))
-                allowed[row, 0, start:end, :n] = True
-                allowed[row, 0, start:end, start:end] = torch.tril(
-                    torch.ones(len(branch), len(branch), dtype=torch.bool)
-                )
-            where[i] = (row, [n - 1, *range(start, end)])
-            start = end
-        allowed[row, 0, start:, start:] = torch.eye(width - start, dtype=torch.bool)  # padding sees itself only
+            columns = [n - 1, *(n + node for node in paths[i])][: len(pairs[i][1])]  # none if it is empty
+            where[i] = [scored.setdefault((row, column), len(scored)) for column in columns]
     mask = allowed
     if model.config._attn_implementation == "eager":
         mask = torch.zeros(allowed.shape, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)
     hidden = model.get_decoder()(input_ids=input_ids, attention_mask=mask, position_ids=positions).last_hidden_state
-    rows = torch.tensor([row for row, index in where.values() for _ in index])
-    cols = torch.tensor([p for _, index in where.values() for p in index])
-    logprobs = torch.log_softmax(model.get_output_embeddings()(hidden[rows, cols]).float(), dim=-1)  # one head call
+    rows, columns = (torch.tensor(side) for side in zip(*scored, strict=True))
+    logprobs = torch.log_softmax(model.get_output_embeddings()(hidden[rows, columns]).float(), dim=-1)  # one head call
+    index = torch.tensor([k for i in where for k in where[i]])
     targets = torch.tensor([t for i in where for t in pairs[i][1]])
-    token_ll = logprobs.gather(-1, targets[:, None])[:, 0]
-    greedy = logprobs.argmax(-1) == targets
+    token_ll = logprobs[index, targets]
+    greedy = logprobs.argmax(-1)[index] == targets
     out, start = {}, 0
     for i in where:
         end = start + len(pairs[i][1])
