@@ -1,7 +1,7 @@
 """Bench: multiple-choice scoring speed of xinstruct vs lm-evaluation-harness on the real XCOPA data.
 
     .venv/bin/pip install lm_eval          # the anchor tool (not a dependency of xinstruct)
-    .venv/bin/python bench/mc_speed.py [--batch-size 32] [--limit N]
+    .venv/bin/python bench/mc_speed.py [--batch-size 32] [--limit N] [--repeat 3]
 
 One from-config Llama (~30M parameters, 32k-token BPE trained here on the data, random weights)
 is loaded once and scored by both engines, model loading excluded from both timings, same batch
@@ -9,7 +9,10 @@ size: xinstruct's log-likelihood engine (`xinstruct.evaluate.loglik`) over the `
 11 languages, and lm-eval's HF backend over the same files through a local task YAML (its own
 xcopa prompt functions, `dataset_path: json`, so it runs offline). Prints
 `mc_speed: xinstruct X s, lm-eval Y s, ratio R, predictions identical: yes|no` (goal R >= 3) and
-the largest per-choice log-likelihood difference.
+the largest per-choice log-likelihood difference, and each engine's matmul arithmetic (`arithmetic`) and
+rate. The two engines run `repeat` times, alternating,
+and each one's fastest run counts: timings on a shared 2-core machine drift by 20% within minutes,
+and the minimum is the least disturbed estimate of each (every repeat must give the same scores).
 """
 
 from __future__ import annotations
@@ -90,13 +93,39 @@ def run_xinstruct(model, tokenizer, batch_size: int, limit: int | None) -> tuple
     return seconds, out
 
 
+def arithmetic(model, tokenizer, limit: int | None) -> tuple[float, float]:
+    """Matmul FLOPs (decoder linears and LM head, unpadded) of each engine's layout, in TFLOP.
+
+    lm-eval runs every request's context + continuation (minus its last token) through the decoder
+    and the head; xinstruct runs each context once plus its choices' prefix tree through the decoder,
+    and the head once per distinct scored position. Attention scores are left out (short sequences).
+    """
+    from xinstruct.evaluate.loglik import _prefix_tree, encode_pair
+    from xinstruct.evaluate.tasks import TASKS
+    from xinstruct.evaluate.tasks.common import TaskContext
+
+    c = model.config
+    kv = c.hidden_size // c.num_attention_heads * c.num_key_value_heads
+    layer = 2 * c.num_hidden_layers * c.hidden_size * (2 * c.hidden_size + 2 * kv + 3 * c.intermediate_size)
+    head = 2 * c.hidden_size * c.vocab_size
+    ctx = TaskContext(data_dir=str(SHARED), limit=limit)
+    theirs = ours = 0
+    for lang in LANGUAGES:
+        for row in TASKS["xcopa"].load(ctx, lang):
+            pairs = {k: encode_pair(tokenizer, row["context"], " " + choice) for k, choice in enumerate(row["choices"])}
+            theirs += sum(len(a) + len(b) - 1 for a, b in pairs.values()) * (layer + head)
+            nodes = len(_prefix_tree(pairs, list(pairs))[0])
+            ours += (len(pairs[0][0]) + nodes) * layer + (1 + nodes) * head
+    return ours / 1e12, theirs / 1e12
+
+
 def run_lm_eval(model, tokenizer, batch_size: int, limit: int | None, work: Path) -> tuple[float, dict]:
     import lm_eval
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
     tasks_dir = work / "lm_eval_tasks"
-    tasks_dir.mkdir()
+    tasks_dir.mkdir(exist_ok=True)
     import shutil
 
     shutil.copy(Path(lm_eval.__file__).parent / "tasks" / "xcopa" / "utils.py", tasks_dir / "utils.py")
@@ -122,6 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--limit", type=int, default=None, help="examples per language (default: all 500)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each engine, alternating; the fastest counts")
     args = parser.parse_args()
     if not SHARED.exists():
         sys.exit(f"bench needs {SHARED} (the team's shared data)")
@@ -136,8 +166,18 @@ def main() -> None:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         n_params = sum(p.numel() for p in model.parameters()) / 1e6
         print(f"model: {n_params:.1f}M parameters, vocabulary {len(tokenizer)}", file=sys.stderr)
-        ours_s, ours = run_xinstruct(model, tokenizer, args.batch_size, args.limit)
-        theirs_s, theirs = run_lm_eval(model, tokenizer, args.batch_size, args.limit, work)
+        ours_times, theirs_times = [], []
+        for run in range(args.repeat):
+            seconds, ours_run = run_xinstruct(model, tokenizer, args.batch_size, args.limit)
+            ours_times.append(seconds)
+            seconds, theirs_run = run_lm_eval(model, tokenizer, args.batch_size, args.limit, work)
+            theirs_times.append(seconds)
+            if run == 0:
+                ours, theirs = ours_run, theirs_run
+            assert ours_run == ours and theirs_run == theirs, "an engine changed its scores between runs"
+            print(f"run {run + 1}: xinstruct {ours_times[-1]:.1f} s, lm-eval {theirs_times[-1]:.1f} s", file=sys.stderr)
+        ours_s, theirs_s = min(ours_times), min(theirs_times)
+        flops = arithmetic(model, tokenizer, args.limit)
     assert ours.keys() == theirs.keys(), "the two engines scored different documents"
     diff = max(abs(a - b) for key in ours for a, b in zip(ours[key], theirs[key], strict=True))
     same = all(
@@ -146,6 +186,11 @@ def main() -> None:
         for k, v in ours.items()
     )
     print(f"documents: {len(ours)}, largest log-likelihood difference: {diff:.2e}", file=sys.stderr)
+    print(
+        f"arithmetic: xinstruct {flops[0]:.2f} TFLOP, lm-eval {flops[1]:.2f} TFLOP, ratio {flops[1] / flops[0]:.2f}; "
+        f"rate: xinstruct {flops[0] * 1e3 / ours_s:.0f} GFLOP/s, lm-eval {flops[1] * 1e3 / theirs_s:.0f} GFLOP/s",
+        file=sys.stderr,
+    )
     print(
         f"mc_speed: xinstruct {ours_s:.1f} s, lm-eval {theirs_s:.1f} s, ratio {theirs_s / ours_s:.2f}, "
         f"predictions identical: {'yes' if same else 'no'}"
