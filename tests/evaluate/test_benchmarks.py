@@ -100,6 +100,7 @@ def test_continuations_sharing_their_beginning_score_as_separate_forwards(tiny_l
         assert ll == pytest.approx(expected, abs=1e-4), (ctx, cont)
         assert greedy == all(int(rows[j].argmax()) == t for j, t in enumerate(cont_ids)), (ctx, cont)
     assert got[5] == (0.0, True)  # an empty continuation: nothing to score
+    assert loglikelihoods(model, tokenizer, [(context, "")]) == [(0.0, True)]
 
 
 @needs_shared

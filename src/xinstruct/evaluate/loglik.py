@@ -10,9 +10,9 @@ For a request (context, continuation) (SPEC-metrics.md §4):
 The choices of one context share one row: the context is computed once, the continuations follow
 as a prefix tree (a beginning several of them share is computed once; each token attends to the
 context and its own continuation's earlier tokens, positions restarting after the context), and the
-LM head runs once per position where a token is scored; rows are batched longest first. Models whose head cannot
-be applied to hidden states directly (logit soft-capping) or other attention kernels use one
-left-padded row per request with `logits_to_keep` instead. With a request cache,
+LM head runs once per position where a token is scored; rows are batched longest first. Models
+whose head cannot be applied to hidden states directly (logit soft-capping) or other attention
+kernels use one left-padded row per request with `logits_to_keep` instead. With a request cache,
 cached requests are answered from it and only the misses go to the model (still length-sorted and
 batched); each batch is committed to the cache as soon as it is done.
 """
@@ -187,6 +187,8 @@ def _score_trees(model, pairs: dict, groups: list[list[int]], pad: int) -> dict[
         for i in group:
             columns = [n - 1, *(n + node for node in paths[i])][: len(pairs[i][1])]  # none if it is empty
             where[i] = [scored.setdefault((row, column), len(scored)) for column in columns]
+    if not scored:  # only empty continuations: nothing to score
+        return {i: (0.0, True) for i in where}
     mask = allowed
     if model.config._attn_implementation == "eager":
         mask = torch.zeros(allowed.shape, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)
