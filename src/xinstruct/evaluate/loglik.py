@@ -161,16 +161,16 @@ def _score_trees(model, pairs: dict, groups: list[list[int]], pad: int) -> dict[
     runs once per distinct position (a context's last position serves all its continuations)."""
     import torch
 
-    width = max(_tree_length(pairs, g) for g in groups)
+    trees = [_prefix_tree(pairs, g) for g in groups]
+    width = max(len(pairs[g[0]][0]) + len(nodes) for g, (nodes, _) in zip(groups, trees, strict=True))
     input_ids = torch.full((len(groups), width), pad, dtype=torch.long)
     positions = torch.zeros((len(groups), width), dtype=torch.long)
     allowed = torch.zeros((len(groups), 1, width, width), dtype=torch.bool)
     scored: dict[tuple[int, int], int] = {}  # (row, column) whose logits are needed -> head row
     where: dict[int, list[int]] = {}  # request -> head rows predicting its tokens
-    for row, group in enumerate(groups):
+    for row, (group, (nodes, paths)) in enumerate(zip(groups, trees, strict=True)):
         context = pairs[group[0]][0]
         n = len(context)
-        nodes, paths = _prefix_tree(pairs, group)
         input_ids[row, :n] = torch.tensor(context)
         positions[row, :n] = torch.arange(n)
         allowed[row, 0, :n, :n] = torch.tril(torch.ones(n, n, dtype=torch.bool))
