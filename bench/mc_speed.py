@@ -9,10 +9,10 @@ size: xinstruct's log-likelihood engine (`xinstruct.evaluate.loglik`) over the `
 11 languages, and lm-eval's HF backend over the same files through a local task YAML (its own
 xcopa prompt functions, `dataset_path: json`, so it runs offline). Prints
 `mc_speed: xinstruct X s, lm-eval Y s, ratio R, predictions identical: yes|no` (goal R >= 3) and
-the largest per-choice log-likelihood difference, and each engine's matmul arithmetic (`arithmetic`) and
-rate. The two engines run `repeat` times, alternating,
-and each one's fastest run counts: timings on a shared 2-core machine drift by 20% within minutes,
-and the minimum is the least disturbed estimate of each (every repeat must give the same scores).
+the largest per-choice log-likelihood difference, and each engine's matmul arithmetic (`arithmetic`)
+and rate. The two engines run `repeat` times, alternating, and each one's fastest run counts:
+timings on a shared 2-core machine drift by 20% within minutes, and the minimum is the least
+disturbed estimate of each (every repeat must give the same scores).
 """
 
 from __future__ import annotations

@@ -174,12 +174,10 @@ def _score_trees(model, pairs: dict, groups: list[list[int]], pad: int) -> dict[
         input_ids[row, :n] = torch.tensor(context)
         positions[row, :n] = torch.arange(n)
         allowed[row, 0, :n, :n] = torch.tril(torch.ones(n, n, dtype=torch.bool))
-        depth = [0] * len(nodes)
         for node, (token, parent) in enumerate(nodes):  # parents come before their children
             column = n + node
             input_ids[row, column] = token
-            depth[node] = depth[parent] + 1 if parent >= 0 else 0
-            positions[row, column] = n + depth[node]
+            positions[row, column] = positions[row, n + parent] + 1 if parent >= 0 else n
             allowed[row, 0, column] = allowed[row, 0, n + parent] if parent >= 0 else allowed[row, 0, n - 1]
             allowed[row, 0, column, column] = True
         end = n + len(nodes)
