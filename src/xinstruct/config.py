@@ -7,28 +7,22 @@ and tasks are referred to by name and checked against the hand-written `RECIPES`
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-import langcodes
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from xinstruct.errors import ConfigError
 from xinstruct.lab.pretrain import PretrainConfig
 from xinstruct.lab.world import WorldConfig
 
-
-def _check_lang(tag: str) -> str:
-    if not isinstance(tag, str) or not langcodes.tag_is_valid(tag):
-        raise ValueError(
-            f"{tag!r} is not a valid BCP-47 language tag (e.g. 'en', 'zh-Hans'; lab languages use qaa..qtz)"
-        )
-    return langcodes.standardize_tag(tag)
-
-
-Lang = Annotated[str, AfterValidator(_check_lang)]
-LangOrAuto = Annotated[str, AfterValidator(lambda tag: tag if tag == "auto" else _check_lang(tag))]
+# Language tags belong to xinstruct.languages; re-exported here so `from xinstruct.config import Lang`
+# (and `_check_lang`, which data/translate/run.py imports) keep working.
+from xinstruct.languages import Lang, LangOrAuto
+from xinstruct.languages import check_tag as _check_lang  # noqa: F401
 
 
 class _Strict(BaseModel):
@@ -191,7 +185,12 @@ class TrainConfig(_Strict):
 
 
 class EvalConfig(_Strict):
-    tasks: list[str] = Field(["lab_qa"], min_length=1, description="Task names (see `xinstruct.evaluate.tasks.TASKS`).")
+    tasks: list[str] = Field(
+        ["lab_qa"],
+        min_length=1,
+        description="Task names (see `xinstruct.evaluate.tasks.TASKS`), or records:SOURCE[@LANG]: a `format: records` "
+        "source evaluated zero-shot with a template (`xinstruct.evaluate.tasks.records`).",
+    )
     languages: list[Lang] | None = Field(None, description="Evaluation languages; default: the experiment's.")
     max_new_tokens: int = Field(32, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -204,14 +203,63 @@ class EvalConfig(_Strict):
     engine: Literal["auto", "hf", "vllm"] = Field(
         "auto", description="Generation engine: vLLM where installed with a GPU (auto), else Hugging Face."
     )
+    template_languages: list[Lang] | None = Field(
+        None,
+        description="records tasks: template languages, one result each (records:SOURCE@LANG); default: the data's.",
+    )
+    templates: dict[str, dict[Lang, list[dict[str, Any]]]] = Field(
+        {},
+        description="records tasks: templates per task cluster and language, as the templates recipe's; they replace "
+        "the built-ins there, and the first one is used.",
+    )
+
+    @field_validator("tasks")
+    @classmethod
+    def _records_names(cls, tasks: list[str]) -> list[str]:
+        """records:SOURCE@LANG with LANG a valid tag, in its standard form (results are named by it)."""
+        from xinstruct.evaluate.tasks.records import PREFIX, is_records, parse_name
+
+        out = []
+        for name in tasks:
+            if is_records(name):
+                source, lang = parse_name(name)
+                try:
+                    name = PREFIX + source + (f"@{_check_lang(lang)}" if lang else "")
+                except ValueError as e:
+                    raise ValueError(f"{name!r}: {e}") from None
+            out.append(name)
+        return out
+
+    @field_validator("template_languages")
+    @classmethod
+    def _distinct_languages(cls, languages: list[str] | None) -> list[str] | None:
+        if languages is not None and (not languages or len(set(languages)) != len(languages)):
+            raise ValueError(f"give each template language once ({languages})")
+        return languages
+
+    @field_validator("templates")
+    @classmethod
+    def _valid_templates(cls, templates: dict) -> dict:
+        from xinstruct.recipes.templates import Template
+
+        out: dict = {}
+        for cluster, by_lang in templates.items():
+            for lang, items in by_lang.items():
+                for k, item in enumerate(items):
+                    try:
+                        out.setdefault(cluster, {}).setdefault(lang, []).append(Template(**item).model_dump())
+                    except ValidationError as e:
+                        problems = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in e.errors())
+                        raise ValueError(f"{cluster}.{lang}[{k}]: {problems}") from None
+        return out
 
     @model_validator(mode="after")
     def _known_tasks(self) -> EvalConfig:
         from xinstruct.evaluate.tasks import TASKS
 
         for name in self.tasks:
-            if name not in TASKS:
-                raise ValueError(f"unknown task {name!r}; known tasks: {sorted(TASKS)}")
+            if name not in TASKS and not name.startswith("records:"):
+                raise ValueError(f"unknown task {name!r}; known tasks: {sorted(TASKS)}, or records:SOURCE")
         return self
 
 
@@ -234,12 +282,19 @@ class JudgeConfig(_Strict):
     limit: int | None = Field(None, ge=1, description="First N prompts per language.")
     modes: list[Literal["rubric", "pairwise"]] = Field(["rubric", "pairwise"], min_length=1)
     pairwise_against: str = Field(
-        "auto", description="auto: per language, the arm tuned monolingually in it, else the first arm; or an arm."
+        "auto",
+        description="auto: per language L, the first arm whose data manifest is all L->L (by language, not tag), "
+        "else the first arm with a warning (the partner used is in <arm>/judge/manifest.json); or an arm's name.",
     )
     rubric_prompt: str | None = Field(None, description="Your own rubric prompt file (str.format slots as ours).")
     pairwise_prompt: str | None = Field(None, description="Your own pairwise prompt file.")
     retries: int = Field(2, ge=0, description="Asks again, with the parse error, when a verdict is not strict JSON.")
-    max_new_tokens: int = Field(128, ge=1, description="Length of the arms' answers to the prompts.")
+    max_new_tokens: int = Field(
+        512,
+        ge=1,
+        description="Tokens each arm may generate per answer to the open-ended prompts (greedy). Long answers "
+        "need room: an answer cut short is judged as written, so too small a cap penalises the longer answers.",
+    )
     max_tokens: int = Field(256, ge=1, description="Length of a verdict.")
     batch_size: int = Field(16, ge=1, description="hf: prompts per generation batch.")
 
@@ -269,40 +324,60 @@ class LabWorld(_Strict):
 class LabConfig(_Strict):
     world: LabWorld = LabWorld()
     pretrain: PretrainConfig = PretrainConfig()
+    models: dict[str, dict[str, Any]] = Field(
+        {},
+        description="Named lab base-model variants for the model axis: `model: [lab, lab:small]` with "
+        "`models: {small: {hidden_size: 64}}` (overrides of `pretrain`).",
+    )
+
+    @model_validator(mode="after")
+    def _variants(self) -> LabConfig:
+        for name, overrides in self.models.items():
+            try:
+                PretrainConfig(**{**self.pretrain.model_dump(), **overrides})
+            except ValidationError as e:
+                err = e.errors()[0]
+                raise ValueError(f"models.{name}.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        return self
+
+    def pretrain_for(self, model: str) -> PretrainConfig:
+        """`lab` -> `pretrain`; `lab:NAME` -> `pretrain` with `models.NAME` over it."""
+        variant = model.partition(":")[2]
+        return PretrainConfig(**{**self.pretrain.model_dump(), **self.models[variant]}) if variant else self.pretrain
 
 
-class ArmConfig(BaseModel):
-    """One variant to compare: a recipe name plus that recipe's parameters, and training overrides."""
+def _check_params(what: str, model: type[BaseModel], values: dict[str, Any]) -> None:
+    try:
+        model(**values)
+    except ValidationError as e:
+        raise ValueError(
+            "; ".join(
+                f"{what} {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                + ("" if err["type"] == "missing" else f" (got {err['input']!r})")
+                for err in e.errors()
+            )
+        ) from None
+
+
+class PartConfig(BaseModel):
+    """One part of an arm's mixture: a recipe name plus that recipe's parameters."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
     recipe: str = Field(description="Recipe name (see `xinstruct.recipes.RECIPES`).")
-    train: dict[str, Any] = Field({}, description="Overrides of the experiment's `train` for this arm.")
+    name: str | None = Field(None, description="Shown in manifests; default: the recipe's name (numbered if repeated).")
 
     @property
     def params(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
     @model_validator(mode="after")
-    def _check_recipe(self) -> ArmConfig:
+    def _check_recipe(self) -> PartConfig:
         from xinstruct.recipes import RECIPES
 
         if self.recipe not in RECIPES:
             raise ValueError(f"unknown recipe {self.recipe!r}; known recipes: {sorted(RECIPES)}")
-        for what, model, values in (
-            ("parameter", RECIPES[self.recipe].Params, self.params),
-            ("train", TrainConfig, self.train),
-        ):
-            try:
-                model(**values)
-            except ValidationError as e:
-                raise ValueError(
-                    "; ".join(
-                        f"{what} {'.'.join(map(str, err['loc']))}: {err['msg']}"
-                        + ("" if err["type"] == "missing" else f" (got {err['input']!r})")
-                        for err in e.errors()
-                    )
-                ) from None
+        _check_params("parameter", RECIPES[self.recipe].Params, self.params)
         return self
 
     def recipe_params(self):
@@ -311,13 +386,97 @@ class ArmConfig(BaseModel):
         return RECIPES[self.recipe].Params(**self.params)
 
 
+class ArmConfig(BaseModel):
+    """One variant to compare: a recipe name plus its parameters, or a list of `parts` (each a recipe with
+    its own parameters and budget; the mixture is their union), and training overrides.
+
+    A YAML list is the short form of `parts`: `arm: [{recipe: monolingual, ...}, {recipe: crossin, ...}]`.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    recipe: str | None = Field(None, description="Recipe name (see `xinstruct.recipes.RECIPES`).")
+    parts: list[PartConfig] | None = Field(None, min_length=1, description="Several recipes; the union is the mixture.")
+    train: dict[str, Any] = Field({}, description="Overrides of the experiment's `train` for this arm.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, data: Any) -> Any:
+        return {"parts": data} if isinstance(data, list) else data
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _check_recipe(self) -> ArmConfig:
+        if (self.recipe is None) == (self.parts is None):
+            raise ValueError("an arm needs either `recipe` (with its parameters) or `parts` (a list of recipes)")
+        if self.parts is not None and self.params:
+            raise ValueError(f"an arm with `parts` takes recipe parameters inside each part, not {sorted(self.params)}")
+        if self.recipe is not None:
+            PartConfig(recipe=self.recipe, **self.params)
+        names = [name for name, _ in self.named_parts()]
+        if len(set(names)) != len(names):
+            raise ValueError(f"part names must be distinct: {names}")
+        for part in self.parts or []:
+            if part.recipe == "languages_sweep" and part.params.get("n_languages") is None:
+                raise ValueError("a languages_sweep part needs `n_languages` (only a whole arm expands into k arms)")
+        _check_params("train", TrainConfig, self.train)
+        return self
+
+    def named_parts(self) -> list[tuple[str, PartConfig]]:
+        """(name, part) for every part; a single-recipe arm is one part named after its recipe."""
+        if self.parts is None:
+            return [(self.recipe, PartConfig(recipe=self.recipe, **self.params))]
+        seen: dict[str, int] = {}
+        for part in self.parts:
+            seen[part.recipe] = seen.get(part.recipe, 0) + 1
+        out, index = [], {}
+        for part in self.parts:
+            if part.name is not None:
+                out.append((part.name, part))
+                continue
+            index[part.recipe] = index.get(part.recipe, 0) + 1
+            out.append((part.recipe if seen[part.recipe] == 1 else f"{part.recipe}-{index[part.recipe]}", part))
+        return out
+
+    def recipe_params(self):
+        """The parameters of a single-recipe arm, validated by its recipe's `Params`."""
+        if self.parts is not None:
+            raise ValueError("an arm with parts has one set of parameters per part (see named_parts)")
+        return PartConfig(recipe=self.recipe, **self.params).recipe_params()
+
+    def describe(self) -> dict[str, Any]:
+        """The arm's data definition for keys and manifests: recipe and params, or the parts."""
+        if self.parts is None:
+            return {"recipe": self.recipe, "params": self.params}
+        return {"parts": [{"name": name, "recipe": p.recipe, "params": p.params} for name, p in self.named_parts()]}
+
+
+def _source_names(params: dict[str, Any]) -> list[str]:
+    names = [params.get(key) for key in ("source", "parallel", "ctd", "lud")] + list(params.get("sources") or [])
+    return [name for name in names if isinstance(name, str)]
+
+
+def _is_lab(model: str) -> bool:
+    return model == "lab" or model.startswith("lab:")
+
+
 class Experiment(_Strict):
-    """A whole experiment: what to tune, on which data mixtures (arms), how to train and evaluate."""
+    """A whole experiment: what to tune, on which data mixtures (arms), how to train and evaluate.
+
+    `model` may be a list and `seeds` a list: the experiment is then a grid of cells (model x seed),
+    each run as a single-model, single-seed experiment (`cells`) with every arm.
+    """
 
     name: str = Field("experiment", description="Shown in reports.")
     seed: int = Field(0, description="Seed for data mixtures, training and the lab world.")
+    seeds: list[int] | None = Field(
+        None, min_length=1, description="Several seeds: one run per seed (the grid's seed axis); overrides `seed`."
+    )
     languages: list[Lang] = Field(min_length=1, description="Languages of the experiment (BCP-47).")
-    model: str = Field(description="HF hub id, local HF model directory, or 'lab'.")
+    model: str | list[str] = Field(description="HF hub id, local HF model directory, `lab` (or `lab:VARIANT`); a list.")
     data: DataConfig
     arms: dict[str, ArmConfig] = Field(min_length=1)
     train: TrainConfig = TrainConfig()
@@ -338,18 +497,56 @@ class Experiment(_Strict):
     @model_validator(mode="after")
     def _cross_checks(self) -> Experiment:
         for arm_name, arm in self.arms.items():
-            params = arm.params
-            names = [params.get(key) for key in ("source", "parallel", "ctd", "lud")] + list(
-                params.get("sources") or []
-            )
-            for source in names:
-                if isinstance(source, str) and source not in self.data.sources:
-                    raise ValueError(
-                        f"arm {arm_name!r}: unknown source {source!r}; sources: {sorted(self.data.sources)}"
-                    )
+            for part_name, part in arm.named_parts():
+                for source in _source_names(part.params):
+                    if source not in self.data.sources:
+                        where = f"arm {arm_name!r}" + (f", part {part_name!r}" if arm.parts else "")
+                        raise ValueError(f"{where}: unknown source {source!r}; sources: {sorted(self.data.sources)}")
         if self.judge and self.judge.pairwise_against not in ("auto", *self.arms):
             raise ValueError(f"judge.pairwise_against: no arm {self.judge.pairwise_against!r}; arms: {list(self.arms)}")
+        models = self.models
+        if not models:
+            raise ValueError("model: give at least one model")
+        if len(set(models)) != len(models):
+            raise ValueError(f"model: each model once ({models})")
+        for model in models:
+            variant = model.partition(":")[2] if _is_lab(model) else ""
+            if variant and variant not in self.lab.models:
+                raise ValueError(f"model {model!r}: no lab variant {variant!r}; lab.models: {sorted(self.lab.models)}")
+        if self.seeds is not None and len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds: each seed once ({self.seeds})")
         return self
+
+    @property
+    def models(self) -> list[str]:
+        return [self.model] if isinstance(self.model, str) else list(self.model)
+
+    @property
+    def is_grid(self) -> bool:
+        """True when the file declares a model list or a seed list (outputs go to one directory per cell)."""
+        return isinstance(self.model, list) or self.seeds is not None
+
+    def cells(self) -> list[Cell]:
+        """The grid, models x seeds, each cell a single-model, single-seed experiment."""
+        out = []
+        for model in self.models:
+            for seed in self.seeds or [self.seed]:
+                update: dict[str, Any] = {"model": "lab" if _is_lab(model) else model, "seed": seed, "seeds": None}
+                if _is_lab(model):
+                    update["lab"] = self.lab.model_copy(update={"pretrain": self.lab.pretrain_for(model)})
+                out.append(Cell(model, seed, self.model_copy(update=update)))
+        return out
+
+    @field_validator("eval")
+    @classmethod
+    def _records_tasks(cls, value: EvalConfig, info: ValidationInfo) -> EvalConfig:
+        """records:SOURCE tasks name records sources with templates (here, not in _cross_checks: errors get a line)."""
+        data = info.data.get("data")
+        if data is not None:
+            from xinstruct.evaluate.tasks.records import check_eval
+
+            check_eval(value, data.sources)
+        return value
 
     def arm_train(self, arm: str) -> TrainConfig:
         return TrainConfig(**{**self.train.model_dump(), **self.arms[arm].train})
@@ -366,6 +563,26 @@ class Experiment(_Strict):
             heldout_share=w.heldout_share,
             languages=tuple(w.languages or self.languages),
         )
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the grid: the model as written (`lab:small`), the seed, and its single-valued experiment."""
+
+    model: str
+    seed: int
+    exp: Experiment
+
+    @property
+    def path(self) -> Path:
+        """Where the cell's outputs go under the experiment directory: `<model>/seed<S>` in a grid."""
+        return Path(model_slug(self.model)) / f"seed{self.seed}"
+
+
+def model_slug(model: str) -> str:
+    """A directory name for a model: `org/name` -> `org--name`, `lab:small` -> `lab-small`, a path -> its name."""
+    name = Path(model).name if Path(model).is_absolute() or model.startswith(".") else model
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name.replace("/", "--").replace(":", "-")).strip("-") or "model"
 
 
 # -- loading -----------------------------------------------------------------------------------
@@ -418,10 +635,15 @@ def _format_errors(error: ValidationError, filename: str, node: yaml.Node | None
     lines = []
     for err in error.errors():
         loc = [str(x) for x in err["loc"]]
+        msg = err["msg"].removeprefix("Value error, ")
+        named = re.match(r"(arm|model|seeds|judge\.pairwise_against)\b(?: '([^']+)')?", msg) if not loc else None
+        if named:  # a cross-field check: point at the field it names
+            loc = {"arm": ["arms", named.group(2) or ""], "judge.pairwise_against": ["judge", "pairwise_against"]}.get(
+                named.group(1), [named.group(1)]
+            )
         line = _line_of(node, loc)
         where = f"{filename}:{line}" if line else filename
         field = ".".join(loc) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
         got = (
             f" (got {err['input']!r})" if err["type"] not in ("missing",) and not isinstance(err["input"], dict) else ""
         )

@@ -4,6 +4,12 @@ Each stage writes `DIR/<arm>/<stage>/` atomically (temp dir, manifest last, rena
 records in its manifest a content key: the sha256 of its config slice, the upstream
 stage's key and `STAGE_VERSION`. A rerun whose key matches skips the stage; a changed
 config or upstream rebuilds it and everything downstream.
+
+An experiment with a model list or a seed list is a grid: each cell (model x seed) is run as a
+single-model, single-seed experiment into `DIR/<model>/seed<S>/` (`Experiment.cells`), the cells
+listed in `DIR/grid.json`; a cell's data stage is copied from another model's cell of the same
+seed when its key is the same (the lab's variants of one vocabulary), not rebuilt. The report
+then shows one transfer matrix per model over its seeds.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from xinstruct.artifacts import atomic_dir, content_key, is_complete, read_manif
 from xinstruct.config import Experiment
 from xinstruct.errors import XinstructError
 
-STAGE_VERSION = 2
+GRID = "grid.json"  # DIR/grid.json: the cells of a model x seed grid, for the report
+
+STAGE_VERSION = 3  # 3: one seeded ordering per source (arms draw prefixes of it); composable arms
 CHECKPOINTS = "train.checkpoints"  # DIR/<arm>/train.checkpoints/<key>/checkpoint-N: kept until training publishes
 
 
@@ -67,8 +75,7 @@ def stage_key(exp: Experiment, arm: str, stage: str, model_id: str) -> str:
     """The content key of one arm's stage: its config slice plus the keys upstream of it."""
     slices = {
         "data": {
-            "recipe": exp.arms[arm].recipe,
-            "params": exp.arms[arm].params,
+            "arm": exp.arms[arm].describe(),
             "data": exp.data.model_dump(),
             "eval_sets": [exp.eval.tasks, exp.eval_languages] if exp.data.decontaminate else None,
             "tokenizer": [exp.model, exp.lab.pretrain.vocab_size],  # length statistics in tokens
@@ -90,19 +97,31 @@ def run_stage(
     model: tuple[str, str],
     cache_dir: Path,
     timings: Timings | None = None,
+    label: str = "",
+    share_from: list[Path] = (),
 ) -> Path:
-    """Run one stage of one arm unless its output is complete with the same key; return its dir."""
+    """Run one stage of one arm unless its output is complete with the same key; return its dir.
+
+    `share_from`: other output directories (cells of the same seed) whose complete stage with the same
+    key is copied instead of recomputed (the data stage across models of a grid)."""
     stage_dir = out / arm / stage
     key = stage_key(exp, arm, stage, model[1])
+    name = f"{label}{arm}/{stage}"
     if is_complete(stage_dir, key):
-        console.print(f"[dim]{arm}/{stage}: up to date, skipped[/dim]")
+        console.print(f"[dim]{name}: up to date, skipped[/dim]")
         return stage_dir
+    for other in share_from:
+        if is_complete(other / arm / stage, key):
+            with atomic_dir(stage_dir) as tmp:
+                shutil.copytree(other / arm / stage, tmp, dirs_exist_ok=True)
+            console.print(f"[dim]{name}: same as {other / arm / stage}, copied[/dim]")
+            return stage_dir
     if stage != "data":
         upstream = STAGES[STAGES.index(stage) - 1]
         if not is_complete(out / arm / upstream, stage_key(exp, arm, upstream, model[1])):
             command = "data build" if upstream == "data" else upstream
             raise XinstructError(f"{out / arm / upstream}: missing or out of date; run `xinstruct {command}` first")
-    console.print(f"[bold]{arm}/{stage}[/bold]: running")
+    console.print(f"[bold]{name}[/bold]: running")
     t0 = time.perf_counter()
     rank, _ = world()
     if rank != 0:  # every rank trains; only rank 0 publishes the stage directory
@@ -125,7 +144,7 @@ def run_stage(
     if stage == "train":
         shutil.rmtree(out / arm / CHECKPOINTS, ignore_errors=True)  # published: nothing left to resume
     if timings is not None:
-        timings.add(f"{arm} {stage}", time.perf_counter() - t0)
+        timings.add(f"{label.replace('/', ' ')}{arm} {stage}", time.perf_counter() - t0)
     return stage_dir
 
 
@@ -151,6 +170,7 @@ def _train(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pa
 def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path, cache_dir: Path) -> dict:
     from xinstruct.evaluate.runner import evaluate
     from xinstruct.evaluate.tasks.common import TaskContext
+    from xinstruct.evaluate.tasks.records import clusters_of, expand_tasks
 
     ctx = TaskContext(
         model_dir=Path(model[0]),
@@ -158,12 +178,15 @@ def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pat
         limit=exp.eval.limit,
         prompt_language=exp.eval.prompt_language,
         candidate_languages=tuple(exp.eval_languages),
+        record_sources=exp.data.sources,
+        record_templates=exp.eval.templates,
     )
+    tasks = expand_tasks(exp.eval, exp.data.sources)  # records:SOURCE -> one task per template language
     rows = evaluate(
         arm,
         out / arm / "train",
         ctx,
-        exp.eval.tasks,
+        tasks,
         exp.eval_languages,
         exp.eval.max_new_tokens,
         exp.eval.batch_size,
@@ -171,7 +194,8 @@ def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pat
         cache_dir,  # the request cache lives outside tmp: a killed eval stage resumes from it
         exp.eval.engine,
     )
-    return {"n_metrics": len(rows)}
+    clusters = clusters_of(tasks, exp.data.sources)  # the report tells held-out clusters from tuned ones by these
+    return {"n_metrics": len(rows), **({"record_clusters": clusters} if clusters else {})}
 
 
 STAGE_RUNNERS: dict[str, Callable[..., dict]] = {"data": _data, "train": _train, "eval": _eval}
@@ -190,20 +214,90 @@ def run_judges(exp: Experiment, out: Path, cache_dir: Path, model: tuple[str, st
     timings.add("judge", time.perf_counter() - t0)
 
 
-def run(exp: Experiment, out: Path, cache_dir: Path, stages: tuple[str, ...] = STAGES, report: bool = True) -> Timings:
-    """Run `stages` for every arm in order, then the report; return where the time went."""
+@dataclass(frozen=True)
+class Selection:
+    """A subset of the grid to run (a SLURM array task's share): arms, models, seeds, or one cell by index.
+
+    Cells are numbered model by model, seed by seed, arm by arm (`xinstruct cells EXP.yaml` lists them);
+    the outputs go where the whole grid's would, so `xinstruct report DIR` merges every task's."""
+
+    arms: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = ()
+    cell: int | None = None
+
+    @property
+    def is_subset(self) -> bool:
+        return bool(self.arms or self.models or self.seeds) or self.cell is not None
+
+    def units(self, exp: Experiment) -> list[tuple]:
+        """The selected (cell, arm) pairs, in order; ConfigError naming what is unknown."""
+        from xinstruct.errors import ConfigError
+
+        for what, chosen, known in (
+            ("--arms", self.arms, list(exp.arms)),
+            ("--models", self.models, exp.models),
+            ("--seeds", self.seeds, [c.seed for c in exp.cells()]),
+        ):
+            unknown = [x for x in chosen if x not in known]
+            if unknown:
+                raise ConfigError(f"{what}: {unknown} not in the experiment; it has {list(dict.fromkeys(known))}")
+        units = [(cell, arm) for cell in exp.cells() for arm in exp.arms]
+        if self.cell is not None:
+            if not 0 <= self.cell < len(units):
+                raise ConfigError(f"--cell {self.cell}: the grid has {len(units)} cells (models x seeds x arms), 0..")
+            return [units[self.cell]]
+        return [
+            (cell, arm)
+            for cell, arm in units
+            if (not self.arms or arm in self.arms)
+            and (not self.models or cell.model in self.models)
+            and (not self.seeds or cell.seed in self.seeds)
+        ]
+
+
+def run(
+    exp: Experiment,
+    out: Path,
+    cache_dir: Path,
+    stages: tuple[str, ...] = STAGES,
+    report: bool = True,
+    selection: Selection = Selection(),
+) -> Timings:
+    """Run `stages` for every arm (of every cell of a grid, or the selected ones) in order, then the report;
+    return where the time went. A subset run writes no report and runs no judge: both need every arm."""
     timings = Timings()
     if world()[1] > 1 and tuple(stages) != ("train",):
         raise XinstructError(
             "under torchrun / accelerate launch only `xinstruct train` runs: build the data first "
             "(`xinstruct data build`), evaluate afterwards (`xinstruct eval`), each in one process"
         )
-    model = resolve_model(exp, cache_dir, timings) if set(stages) & {"train", "eval"} else ("", "")
-    for arm in exp.arms:
-        for stage in stages:
-            run_stage(exp, arm, stage, out, model, cache_dir, timings)
-    if exp.judge is not None and "eval" in stages:
-        run_judges(exp, out, cache_dir, model, timings)
+    cells = exp.cells()
+    units = selection.units(exp)
+    if exp.is_grid and world()[0] == 0:
+        write_grid(exp, out)
+    for cell in cells:
+        arms = [arm for c, arm in units if (c.model, c.seed) == (cell.model, cell.seed)]
+        if not arms:
+            continue
+        cell_out = out / cell.path if exp.is_grid else out
+        label = f"{cell.path}/" if exp.is_grid else ""
+        same_seed = [out / other.path for other in cells if other.seed == cell.seed and other is not cell]
+        cell_exp = cell.exp
+        model = resolve_model(cell_exp, cache_dir, timings) if set(stages) & {"train", "eval"} else ("", "")
+        for arm in arms:
+            for stage in stages:
+                share = same_seed if stage == "data" and exp.is_grid else []
+                run_stage(cell_exp, arm, stage, cell_out, model, cache_dir, timings, label, share)
+        if cell_exp.judge is not None and "eval" in stages and not selection.is_subset:
+            run_judges(cell_exp, cell_out, cache_dir, model, timings)
+    if selection.is_subset:
+        if report or exp.judge is not None:
+            console.print(
+                f"[dim]a subset of the grid ran ({len(units)} of {len(cells) * len(exp.arms)} cells): once every "
+                f"cell has run, `xinstruct report {out}`" + (" and `xinstruct judge`" if exp.judge else "") + "[/dim]"
+            )
+        return timings
     if report:
         from xinstruct.report.build import make_report
 
@@ -211,3 +305,23 @@ def run(exp: Experiment, out: Path, cache_dir: Path, stages: tuple[str, ...] = S
         timings.table = make_report(out, exp.report.metric, title=exp.name)
         timings.add("report", time.perf_counter() - t0)
     return timings
+
+
+def cell_table(exp: Experiment) -> list[tuple[int, str, int, str, str]]:
+    """(index, model, seed, arm, output dir) of every cell of the grid, as `--cell` numbers them."""
+    units = Selection().units(exp)
+    return [
+        (i, cell.model, cell.seed, arm, str((cell.path if exp.is_grid else Path(".")) / arm))
+        for i, (cell, arm) in enumerate(units)
+    ]
+
+
+def write_grid(exp: Experiment, out: Path) -> None:
+    """DIR/grid.json: the grid's cells (model as written, seed, directory), so `xinstruct report DIR` finds them."""
+    import json
+
+    from xinstruct.artifacts import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    cells = [{"model": c.model, "seed": c.seed, "path": str(c.path)} for c in exp.cells()]
+    atomic_write_text(out / GRID, json.dumps({"name": exp.name, "arms": list(exp.arms), "cells": cells}, indent=2))

@@ -54,7 +54,7 @@ def test_real_data_build_and_manifest(tmp_path):
     assert demos["n_examples"] == 300 + 100
     assert demos["counts"]["language_pair"] == {"de->en": 25, "en->de": 25, "en->en": 300, "en->ko": 25, "ko->en": 25}
     assert demos["counts"]["task"] == {"-": 300, "translation": 100}
-    assert demos["counts"]["recipe"] == {"translation_demos": 400}
+    assert demos["counts"]["part"] == {"translation_demos": 400}
     assert demos["files"] == {"mixture.jsonl": sha256_file(out / "demos" / "data" / "mixture.jsonl")}
     lengths = demos["lengths"]
     assert lengths["tokens"] == {"tokenizer": "lab", "examples": 400}

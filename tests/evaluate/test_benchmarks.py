@@ -118,7 +118,9 @@ def test_standalone_eval_writes_results_and_consistency(tiny_lab_model, tmp_path
     assert {("xcopa", "zh", "acc"), ("xcopa", "vi", "acc"), ("xquad", "zh", "f1"), ("mgsm", "zh", "exact_match")} <= got
     assert {("cross_mmlu", "all", "consistency_2"), ("cross_mmlu", "all", "ac3_2")} <= got
     assert {("cross_xquad", "zh", "acc"), ("cross_xquad", "all", "ac3_2")} <= got
-    assert ("ntrex", "zh-CN", "chrf") not in got  # ntrex has zh-CN, not zh: skipped with a warning
+    assert ("ntrex", "zh", "chrf") in got  # ntrex's files say zh-CN: the same language (was skipped)
+    assert {("xquad", "zh", "lpr"), ("mgsm", "zh", "lpr"), ("ntrex", "zh", "lpr")} <= got  # beside fidelity
+    assert ("xcopa", "zh", "lpr") not in got  # multiple choice generates nothing
     predictions = [json.loads(line) for line in open(out / "predictions.jsonl", encoding="utf-8")]
     assert len([p for p in predictions if p["task"] == "xcopa"]) == 6
     xquad_zh = next(p for p in predictions if p["task"] == "xquad" and p["language"] == "zh")
@@ -127,6 +129,21 @@ def test_standalone_eval_writes_results_and_consistency(tiny_lab_model, tmp_path
         app, ["eval", "--model", str(tiny_lab_model), "--tasks", "nope", "--out", str(tmp_path / "x")]
     )
     assert bad.exit_code == 2 and "unknown task" in bad.output
+
+
+def test_line_pass_rate_beside_fidelity():
+    from xinstruct.evaluate.fidelity import line_pass_rate
+
+    answers = [
+        "Der Hund schläft heute den ganzen Tag im Garten.",  # German: passes
+        "The dog sleeps in the garden all day long.",  # English: a line error
+        "Ja.",  # no line of 5+ tokens: skipped, no per-answer value
+    ]
+    metrics, per = line_pass_rate(answers, "de")
+    assert metrics == {"lpr": 0.5} and [p["lpr"] for p in per] == [1.0, 0.0, None]
+    assert line_pass_rate(["Ja.", "Nein."], "de") == ({"lpr": 1.0}, [{"lpr": 1.0}, {"lpr": 1.0}])  # vacuous, as LCB
+    assert line_pass_rate(answers, "qaa") == ({}, [{}, {}, {}])  # a lab language: fastText has no label for it
+    assert line_pass_rate(["Der Hund schläft heute den ganzen Tag."], "de-AT")[0] == {"lpr": 1.0}
 
 
 def test_lingua_fidelity_and_code_switching():

@@ -93,7 +93,15 @@ def test_monolingual_sample_and_size_errors():
 
 
 def test_recipes_are_listed_by_hand_and_name_their_paper():
-    assert set(RECIPES) == {"monolingual", "pinch", "languages_sweep", "translation_demos", "crossin", "templates"}
+    assert set(RECIPES) == {
+        "monolingual",
+        "multilingual",
+        "pinch",
+        "languages_sweep",
+        "translation_demos",
+        "crossin",
+        "templates",
+    }
     for module in RECIPES.values():
         assert callable(module.build) and issubclass(module.Params, object)
         assert re.search(r"20[12][0-9]", module.__doc__), module.__name__  # the paper's year is cited

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
-import langcodes
+from xinstruct.languages import language_subtag
 
 
 @lru_cache(maxsize=8)
@@ -19,7 +19,7 @@ def _detector(candidates: tuple[str, ...] | None):
     if candidates:
         languages = []
         for tag in candidates:
-            code = langcodes.get(tag).language
+            code = language_subtag(tag)
             try:
                 languages.append(Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())))
             except (AttributeError, ValueError):

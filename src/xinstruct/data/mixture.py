@@ -1,9 +1,15 @@
-"""Build one arm's training mixture: run its recipe, write `mixture.jsonl` and `manifest.json`.
+"""Build one arm's training mixture: run its recipe (or each of its parts), write `mixture.jsonl`
+and `manifest.json`.
 
 Deterministic: same experiment and seed -> byte-identical `mixture.jsonl`. The manifest holds
-counts per language, language pair, source, task cluster and recipe; character and token length
-statistics; the recipe's notes (e.g. held-out task clusters); the contamination check against
-the experiment's evaluation sets; and the sha256 of every file written.
+counts per language, language pair, source, task cluster and part; character and token length
+statistics; the recipe's notes (e.g. held-out task clusters); the sampling (each source's
+ordering seed, how much of it the arm drew, and its overlap with every other arm drawing the same
+source); the contamination check against the experiment's evaluation sets; and the sha256 of
+every file written.
+
+Parallel-corpus lines that an evaluation task scores (NTREX as demonstrations and as the `ntrex`
+task) are never used for demonstrations: the recipe context drops them before drawing.
 """
 
 from __future__ import annotations
@@ -31,24 +37,105 @@ MIXTURE = "mixture.jsonl"
 TOKEN_STATS_SAMPLE = 10_000  # token statistics on a seeded sample beyond this many examples
 
 
-def recipe_context(exp: Experiment, cache_dir: Path) -> RecipeContext:
-    """The context a recipe of this experiment sees: its sources (loaded once), translator, seed."""
+def recipe_context(exp: Experiment, cache_dir: Path | None, translator=None) -> RecipeContext:
+    """The context a recipe of this experiment sees: its sources (loaded once), translator, seed.
+
+    `translator=None` makes the experiment's translator (which needs `cache_dir`)."""
     sources = exp.data.sources
+    notes: dict = {}
 
     @cache
     def source(name: str) -> list[Example]:
         return load_source(name, sources[name], exp.world_config(), exp.languages)
 
     @cache
+    def evaluated_texts() -> frozenset[str]:
+        return frozenset(text.strip() for texts in eval_sets(exp).values() for text in texts)
+
+    @cache
     def pairs(name: str, src: str, tgt: str):
-        return load_pairs(name, sources[name], src, tgt)
+        loaded = load_pairs(name, sources[name], src, tgt)
+        scored = evaluated_texts()
+        kept = [p for p in loaded if p.source not in scored and p.target not in scored]
+        if len(kept) < len(loaded):
+            excluded = notes.setdefault("parallel_lines_excluded_as_eval_data", {})
+            excluded[f"{name}[{src}-{tgt}]"] = len(loaded) - len(kept)
+        return kept
 
     @cache
     def records(name: str):
         return load_records(name, sources[name])
 
-    translator = make_translator(exp.data.translator, cache_dir, exp.world_config())
-    return RecipeContext(seed=exp.seed, sources=source, translator=translator, pairs=pairs, records=records)
+    if translator is None:
+        translator = make_translator(exp.data.translator, cache_dir, exp.world_config())
+    return RecipeContext(
+        seed=exp.seed, sources=source, translator=translator, pairs=pairs, records=records, notes=notes
+    )
+
+
+def build_examples(exp: Experiment, arm: str, ctx: RecipeContext) -> tuple[list[Example], dict[str, int]]:
+    """The arm's examples: its recipe's, or the union of its parts' (ids unique); and the count per part."""
+    examples: list[Example] = []
+    per_part: dict[str, int] = {}
+    owner: dict[str, str] = {}
+    for name, part in exp.arms[arm].named_parts():
+        built = RECIPES[part.recipe].build(part.recipe_params(), ctx)
+        for ex in built:
+            if ex.id in owner:
+                raise DataError(
+                    f"arm {arm!r}: parts {owner[ex.id]!r} and {name!r} both produce example {ex.id!r} "
+                    "(the same source examples in the same form): draw them once, or translate one part"
+                )
+            owner[ex.id] = name
+        examples += built
+        per_part[name] = len(built)
+    return examples, per_part
+
+
+class _Identity:
+    """A stand-in translation backend (texts unchanged, ids as the real translators name them): enough to
+    know which examples every arm draws, without translating anything."""
+
+    name = "identity"
+    cacheable = False
+
+    def check_pair(self, src: str, tgt: str) -> None:
+        pass
+
+    def cache_model(self, src: str, tgt: str) -> str:
+        return "identity"
+
+    def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
+        return list(texts)
+
+
+def sampling(exp: Experiment, arm: str, drawn: dict[str, int], examples: list[Example]) -> dict:
+    """Each drawn source's ordering seed and prefix length, and per other arm drawing a same source: how
+    many examples of each source both drew (`drawn`) and how many identical examples (same id, same
+    form: untranslated, or translated into the same language) both train on (`identical`).
+
+    The other arms are built with an identity translator (nothing is translated, ids are exact)."""
+    from xinstruct.data.translate import Translator
+    from xinstruct.recipes.context import ordering_seed
+
+    overlap: dict[str, dict] = {}
+    mine = Counter(ex.id for ex in examples)
+    for other in exp.arms:
+        if other == arm:
+            continue
+        ctx = recipe_context(exp, None, Translator(_Identity(), None, progress=False))
+        theirs, _ = build_examples(exp, other, ctx)
+        shared = sorted(key for key in ctx.drawn if key in drawn)
+        if shared:
+            overlap[other] = {
+                "drawn": {key: min(drawn[key], ctx.drawn[key]) for key in shared},
+                "identical": sum((mine & Counter(ex.id for ex in theirs)).values()),
+            }
+    return {
+        "orderings": {key: ordering_seed(exp.seed, key.split("[")[0]) for key in sorted(drawn)},
+        "drawn": dict(sorted(drawn.items())),
+        "overlap": overlap,
+    }
 
 
 @contextmanager
@@ -72,7 +159,7 @@ def build_mixture(exp: Experiment, arm: str, out_dir: Path, cache_dir: Path) -> 
 def _build_mixture(exp: Experiment, arm: str, out_dir: Path, cache_dir: Path) -> dict:
     arm_cfg = exp.arms[arm]
     ctx = recipe_context(exp, cache_dir)
-    examples = RECIPES[arm_cfg.recipe].build(arm_cfg.recipe_params(), ctx)
+    examples, per_part = build_examples(exp, arm, ctx)
     contamination = check_contamination(exp, examples)
     if exp.data.decontaminate and contamination["flagged"]:
         flagged = set(contamination.pop("positions"))
@@ -80,15 +167,15 @@ def _build_mixture(exp: Experiment, arm: str, out_dir: Path, cache_dir: Path) ->
         contamination["dropped"] = len(flagged)
     contamination.pop("positions", None)
     if not examples:
-        raise DataError(f"arm {arm!r}: recipe {arm_cfg.recipe!r} produced no examples")
+        raise DataError(f"arm {arm!r}: its recipes produced no examples")
     path = out_dir / MIXTURE
     write_jsonl(examples, path)
     return {
-        "recipe": arm_cfg.recipe,
-        "params": arm_cfg.params,
+        **arm_cfg.describe(),
         "n_examples": len(examples),
-        "counts": counts(examples, arm_cfg.recipe),
+        "counts": {**counts(examples), "part": per_part},
         "notes": ctx.notes,
+        "sampling": sampling(exp, arm, ctx.drawn, examples),
         "lengths": length_stats(examples, exp),
         "contamination": contamination,
         "mixture_sha256": sha256_file(path),
@@ -96,13 +183,12 @@ def _build_mixture(exp: Experiment, arm: str, out_dir: Path, cache_dir: Path) ->
     }
 
 
-def counts(examples: list[Example], recipe: str) -> dict:
+def counts(examples: list[Example]) -> dict:
     return {
         "language": dict(sorted(Counter(ex.lang for ex in examples).items())),
         "language_pair": dict(sorted(Counter(f"{ex.lang}->{ex.response_lang}" for ex in examples).items())),
         "source": dict(sorted(Counter(ex.source for ex in examples).items())),
         "task": dict(sorted(Counter(ex.task or "-" for ex in examples).items())),
-        "recipe": {recipe: len(examples)},
         "translated": sum(ex.translated_from is not None for ex in examples),
     }
 
@@ -154,16 +240,20 @@ def _tokenizer(exp: Experiment):
 
 
 def eval_sets(exp: Experiment) -> dict[str, list[str]]:
-    """{"task/lang": prompts} of the experiment's evaluation sets."""
-    from xinstruct.evaluate.tasks import TASKS
-    from xinstruct.evaluate.tasks.common import task_prompts
+    """{"task/lang": prompts} of the experiment's evaluation sets; a records task (`records:SOURCE@LANG`, one per
+    template language) in its data's language, its prompts the records' texts without the template's words."""
+    from xinstruct.evaluate.tasks import TASKS, evaluation_languages
+    from xinstruct.evaluate.tasks.common import TaskContext, task_prompts
+    from xinstruct.evaluate.tasks.records import expand_tasks, records_task
 
-    return {
-        f"{name}/{lang}": task_prompts(TASKS[name], exp, lang)
-        for name in exp.eval.tasks
-        for lang in exp.eval_languages
-        if not TASKS[name].languages or lang in TASKS[name].languages  # as the evaluation skips them
-    }
+    ctx = TaskContext(record_sources=exp.data.sources, record_templates=exp.eval.templates)
+    sets = {}
+    for name in expand_tasks(exp.eval, exp.data.sources):
+        task = TASKS[name] if name in TASKS else records_task(name, ctx)
+        languages = evaluation_languages(task, exp.eval_languages, TaskContext(data_dir=exp.eval.data_dir))[0]
+        for lang in languages:  # as the evaluation skips them
+            sets[f"{name}/{lang}"] = task_prompts(task, exp, lang)
+    return sets
 
 
 def check_contamination(exp: Experiment, examples: list[Example]) -> dict:

@@ -6,20 +6,18 @@ Layouts (`layout:`):
 - `jsonl`: one file of {"source": ..., "target": ...} objects (field names configurable).
 - `per_language`: a directory with one aligned file per language whose name holds the language
   code, NTREX-style (`newstest2019-ref.deu.txt`); codes such as ISO 639-3 `deu` or `zho-CN` are
-  normalised to BCP-47 (`de`, `zh-CN`) with langcodes.
+  normalised to BCP-47 (`de`, `zh-CN`) by `xinstruct.languages.tag_from_code`.
 Misaligned inputs (line counts that differ, empty lines on one side) are errors naming the files.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import langcodes
-
 from xinstruct.data.readers import read_records, read_text
 from xinstruct.errors import DataError
+from xinstruct.languages import same_language, tag_from_code
 
 
 @dataclass(frozen=True)
@@ -29,6 +27,7 @@ class Pair:
     target: str
     source_lang: str
     target_lang: str
+    line: int = 0  # 1-based line of the aligned files: the same sentence has the same line in every language
 
 
 def _lines(path: Path) -> list[str]:
@@ -48,7 +47,7 @@ def _pairs(
         if bool(src.strip()) != bool(tgt.strip()):
             raise DataError(f"{where[0]}:{i} / {where[1]}:{i}: one side is empty, the other is not (misaligned?)")
         if src.strip():
-            out.append(Pair(f"{prefix}-{i:06d}", src.strip(), tgt.strip(), *langs))
+            out.append(Pair(f"{prefix}-{i:06d}", src.strip(), tgt.strip(), *langs, i))
     return out
 
 
@@ -91,9 +90,9 @@ def language_files(directory: Path) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for path in sorted(Path(directory).glob("*.txt")):
         code = path.name.rsplit(".", 2)[-2] if path.name.count(".") >= 2 else ""
-        if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]+)*", code) or not langcodes.tag_is_valid(code):
+        tag = tag_from_code(code)
+        if tag is None:
             continue
-        tag = langcodes.standardize_tag(code, macro=True)
         if tag in found:
             raise DataError(f"{directory}: two files for language {tag}: {found[tag].name} and {path.name}")
         found[tag] = path
@@ -104,7 +103,10 @@ def language_files(directory: Path) -> dict[str, Path]:
 
 def read_per_language(directory: Path, source_lang: str, target_lang: str) -> list[Pair]:
     files = language_files(directory)
+    found = []
     for lang in (source_lang, target_lang):
-        if lang not in files:
+        match = [tag for tag in files if same_language(tag, lang)]  # `zh` finds NTREX's `zho-CN` file
+        if not match:
             raise DataError(f"{directory}: no file for language {lang}; found {sorted(files)}")
-    return read_aligned_files(files[source_lang], files[target_lang], source_lang, target_lang)
+        found.append(files[match[0]])
+    return read_aligned_files(found[0], found[1], source_lang, target_lang)

@@ -17,9 +17,12 @@ def show_mixture(arm_dir: Path, samples: int = 2) -> list:
     manifest = read_manifest(data_dir)
     if manifest is None:
         raise XinstructError(f"{data_dir}: no finished mixture here (run `xinstruct data build` first)")
+    if "parts" in manifest:
+        what = "parts " + "; ".join(f"{p['name']} = {p['recipe']} {p['params']}" for p in manifest["parts"])
+    else:
+        what = f"recipe {manifest['recipe']} {manifest['params']}"
     out: list = [
-        f"[bold]{arm_dir}[/bold]: recipe {manifest['recipe']} {manifest['params']}, "
-        f"{manifest['n_examples']} examples, sha256 {manifest['mixture_sha256'][:12]}"
+        f"[bold]{arm_dir}[/bold]: {what}, {manifest['n_examples']} examples, sha256 {manifest['mixture_sha256'][:12]}"
     ]
     for what, counts in manifest["counts"].items():
         if not isinstance(counts, dict):
@@ -33,6 +36,17 @@ def show_mixture(arm_dir: Path, samples: int = 2) -> list:
         out.append(table)
     for key, value in manifest.get("notes", {}).items():
         out.append(f"{key}: {value}")
+    sampling = manifest.get("sampling")
+    if sampling and sampling.get("drawn"):
+        table = Table(title="sampling: the first examples of each source's one seeded ordering")
+        for column in ("source", "ordering seed", "drawn"):
+            table.add_column(column, justify="right", overflow="fold")
+        for key, n in sampling["drawn"].items():
+            table.add_row(key, sampling["orderings"][key], str(n))
+        out.append(table)
+        for other, o in sampling["overlap"].items():
+            drawn = ", ".join(f"{n} of {key}" for key, n in o["drawn"].items())
+            out.append(f"shared with {other}: {drawn} drawn by both; {o['identical']} identical examples")
     lengths = manifest.get("lengths")
     if lengths:
         table = Table(title="lengths" + (f" (tokens: {lengths['tokens']})" if lengths.get("tokens") else ""))

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from xinstruct.config import SourceConfig
 from xinstruct.data.parallel import (
     Pair,
     read_aligned_files,
@@ -32,6 +32,9 @@ from xinstruct.data.readers import read_records
 from xinstruct.data.schema import Example, chat
 from xinstruct.errors import DataError
 from xinstruct.progress import warn
+
+if TYPE_CHECKING:  # config imports the tasks, whose records task reads sources: types only here
+    from xinstruct.config import SourceConfig
 
 _SHAREGPT_ROLES = {
     "human": "user",

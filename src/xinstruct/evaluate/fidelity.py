@@ -4,6 +4,11 @@
 lexicon detector; benchmark tasks use lingua, restricted to the evaluation languages plus
 English (`lingua_fidelity`), which also reports code-switching: the share of answers whose
 sentences are not all in one language.
+
+`line_pass_rate` adds the field's standard measure beside it: the Language Confusion Benchmark's
+line-level pass rate (LPR, Marchisio et al. 2024; `xinstruct.metrics.language_confusion`), fastText
+lid.176 per line of 5+ tokens. It is computed wherever answers are generated (generative tasks, the
+judge's answers), so the rubric's LLM-judged "language" has an automatic counterpart.
 """
 
 from __future__ import annotations
@@ -23,11 +28,10 @@ def fidelity(answers: list[str], expected: str, detect: Callable[[str], str | No
 
 def lingua_fidelity(answers: list[str], expected: str, candidates: tuple[str, ...]) -> tuple[dict, list[dict]]:
     """({"fidelity", "code_switching"}, per answer {"detected_lang", "fidelity", "code_switching"}) with lingua."""
-    import langcodes
-
     from xinstruct.data.langid import detect_language
+    from xinstruct.languages import language_subtag
 
-    base = langcodes.Language.get(expected).language
+    base = language_subtag(expected)  # lingua answers ISO 639-1 codes: `zh-CN` is answered by `zh`
     pool = tuple(sorted({*candidates, "en", expected}))
     detected = [detect_language(a, pool) if a.strip() else None for a in answers]
     switched = []
@@ -45,3 +49,24 @@ def lingua_fidelity(answers: list[str], expected: str, candidates: tuple[str, ..
         for d, x in zip(detected, switched, strict=True)
     ]
     return metrics, per_answer
+
+
+def line_pass_rate(answers: list[str], expected: str) -> tuple[dict, list[dict]]:
+    """({"lpr"}, per answer {"lpr": 1/0, or None when the benchmark skips it}) for answers expected in
+    `expected`; ({}, [{}...]) when fastText's lid.176 has no such language (the lab's, say).
+
+    As the benchmark: an answer without a line of 5+ tokens is skipped; LPR is the share of the rest whose
+    every line is in the language, 1.0 when none is left (then every answer carries that 1.0, so the
+    per-answer values always average to the reported one)."""
+    from xinstruct.languages import language_subtag
+    from xinstruct.metrics.language_confusion import LID176_LANGUAGES, judge, summarize
+
+    lang = language_subtag(expected)
+    if lang not in LID176_LANGUAGES:
+        return {}, [{} for _ in answers]
+    judgements = [judge(answer, lang) for answer in answers]
+    lpr = summarize(judgements, lang)["lpr"]
+    passes = [j.line_pass for j in judgements]
+    if all(p is None for p in passes):
+        passes = [lpr] * len(answers)
+    return {"lpr": lpr}, [{"lpr": p} for p in passes]

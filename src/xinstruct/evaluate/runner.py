@@ -17,11 +17,12 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from xinstruct.evaluate.cache import Lazy, RequestCache, cache_path
-from xinstruct.evaluate.fidelity import lingua_fidelity
+from xinstruct.evaluate.fidelity import line_pass_rate, lingua_fidelity
 from xinstruct.evaluate.generate import generate
 from xinstruct.evaluate.loglik import loglikelihoods
-from xinstruct.evaluate.tasks import TASKS
+from xinstruct.evaluate.tasks import TASKS, evaluation_languages
 from xinstruct.evaluate.tasks.common import TaskContext
+from xinstruct.evaluate.tasks.records import records_task
 from xinstruct.evaluate.vllm_engine import VLLMEngine, resolve_engine
 from xinstruct.progress import warn
 
@@ -92,10 +93,9 @@ def evaluate(
         open(out / "predictions.jsonl", "w", encoding="utf-8") as pred_file,
     ):
         for task_name in tasks:
-            task = TASKS[task_name]
-            task_languages = [lang for lang in languages if not task.languages or lang in task.languages]
-            if len(task_languages) < len(languages):
-                missing = sorted(set(languages) - set(task_languages))
+            task = TASKS[task_name] if task_name in TASKS else records_task(task_name, ctx)
+            task_languages, missing = evaluation_languages(task, languages, ctx)
+            if missing:
                 warn(f"task {task_name} has no {missing}; evaluating {task_languages}")
             chosen: dict[str, list[str]] = {}
             answers: dict[str, list[str]] = {}
@@ -112,15 +112,18 @@ def evaluate(
                     answers[lang] = [row["choices"][row["gold"]] for row in rows]
                 else:
                     messages = [row["messages"] for row in rows]
+                    length = getattr(task, "max_new_tokens", None) or max_new_tokens  # a task's own (BBH's CoT)
+                    stop = getattr(task, "stop", ())  # the task's stop strings (lm-eval's `until`)
                     predictions = generate(
-                        generator, tokenizer, messages, max_new_tokens, batch_size, label, scope, examples
+                        generator, tokenizer, messages, length, batch_size, label, scope, examples, stop=stop
                     )
                     metrics, details = task.score(ctx, lang, rows, predictions)
                     details = [{"prediction": p, **d} for p, d in zip(predictions, details, strict=True)]
-                    if getattr(task, "fidelity", False):  # lingua: answers in the evaluation language?
+                    if getattr(task, "fidelity", False):  # answers in the evaluation language? lingua, and LPR
                         fidelity, per_answer = lingua_fidelity(predictions, lang, ctx.candidate_languages)
-                        metrics = {**metrics, **fidelity}
-                        details = [{**d, **x} for d, x in zip(details, per_answer, strict=True)]
+                        lpr, per_line = line_pass_rate(predictions, lang)
+                        metrics = {**metrics, **fidelity, **lpr}
+                        details = [{**d, **x, **y} for d, x, y in zip(details, per_answer, per_line, strict=True)]
                 for row, detail in zip(rows, details, strict=True):
                     record = {"arm": arm, "task": task_name, "language": lang, "id": row["id"]}
                     record["scores"] = example_scores(metrics, detail)
@@ -144,8 +147,11 @@ def example_scores(metrics: dict, detail: dict) -> dict[str, float]:
 def _multiple_choice(model, tokenizer, task, rows: list[dict], batch_size: int, label: str, cache, examples):
     from xinstruct.metrics import mc_metrics
 
-    delimiter = getattr(task, "target_delimiter", " ")  # lm-eval's: " " by default, "" for PAWS-X
-    requests = [(row["context"], delimiter + choice) for row in rows for choice in row["choices"]]
+    if hasattr(task, "requests"):  # the task formats its own (records: in the model's chat template)
+        requests = task.requests(tokenizer, rows)
+    else:
+        delimiter = getattr(task, "target_delimiter", " ")  # lm-eval's: " " by default, "" for PAWS-X
+        requests = [(row["context"], delimiter + choice) for row in rows for choice in row["choices"]]
     request_examples = [example for row, example in zip(rows, examples, strict=True) for _ in row["choices"]]
     scores = loglikelihoods(model, tokenizer, requests, batch_size, label, cache, request_examples)
     details, start = [], 0

@@ -6,11 +6,13 @@
 - `mc_metrics`: lm-eval multiple-choice acc / acc_norm / acc_bytes from per-choice log-likelihoods.
 - `mgsm_extract`, `mgsm_exact_match`: lm-eval MGSM answer filters and exact match.
 - `chrf`, `bleu`: sacrebleu corpus scores with the per-language BLEU tokenizer and its signature.
+- `language_confusion`, `language_confusion_table`: Language Confusion Benchmark LPR / WPR / acc (fastText LID).
 
 Per-item values are 0-1; corpus QA scores are 0-100 like the scripts print them.
 """
 
 from xinstruct.metrics.consistency import HEADLINE_K, ac3, consistency_k, seaeval_accuracy, seaeval_scores
+from xinstruct.metrics.language_confusion import language_confusion, language_confusion_table
 from xinstruct.metrics.mgsm import mgsm_exact_match, mgsm_extract
 from xinstruct.metrics.multiple_choice import mc_metrics
 from xinstruct.metrics.qa import (
@@ -32,6 +34,8 @@ __all__ = [
     "bleu_tokenizer",
     "chrf",
     "consistency_k",
+    "language_confusion",
+    "language_confusion_table",
     "mc_metrics",
     "mgsm_exact_match",
     "mgsm_extract",

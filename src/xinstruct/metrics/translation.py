@@ -28,8 +28,10 @@ FALLBACK_TOKENIZERS = {"ja-mecab": "char", "ko-mecab": "13a"}
 
 
 def _primary_subtag(lang: str) -> str:
-    # "zh-Hans", "zh_CN", "ZH" -> "zh"
-    return lang.replace("_", "-").split("-")[0].lower()
+    # "zh-Hans", "zh_CN", "ZH", "zho" -> "zh"
+    from xinstruct.languages import language_subtag
+
+    return language_subtag(lang.replace("_", "-").lower())
 
 
 def _as_streams(hypotheses: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]]) -> list[list[str]]:

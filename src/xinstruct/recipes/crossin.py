@@ -11,14 +11,18 @@ Optionally, translation pairs built from the same instructions ("translate this 
 into L") are added, as in the paper's CrossIn+Trans variant.
 
 Construction, all seeded:
-- round(ctd_share * n_examples) examples from `ctd`, the rest from `lud` (both in the pivot).
-- Language pairs are dealt round-robin over the shuffled examples: each x (or each ordered
-  pair of distinct languages for x2x) gets n // k examples, the first n % k one more.
-- The instruction is translated into the instruction language, the response into the
-  response language (one batched, cached translator call per language), and with
+- round(ctd_share * n_examples) examples from `ctd`, the rest from `lud` (both in the pivot),
+  each the first examples of its source's one seeded ordering (`RecipeContext.draw`), so the
+  en2x, x2en and x2x arms, and a base part drawing the same source, use the same examples.
+- Language pairs are dealt round-robin over the drawn examples in that order: each x (or each
+  ordered pair of distinct languages for x2x) gets n // k examples, the first n % k one more;
+  an en2x and an x2en arm of the same size give each example the same x.
+- Every user turn is translated into the instruction language and every assistant turn into the
+  response language (earlier turns of multi-turn examples too; one batched, cached translator
+  call per language), and with
   `output_request: true` a phrasing such as "Please answer in German." in the instruction's
   language is appended.
-- `translation_pairs` of those examples (seeded) also yield "<request>\\n\\n<instruction in
+- `translation_pairs` of those examples (the first ones drawn) also yield "<request>\\n\\n<instruction in
   src>" -> "<instruction in tgt>" with task `translation`.
 """
 
@@ -29,11 +33,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from xinstruct.config import Lang
 from xinstruct.data.schema import Example, chat
 from xinstruct.errors import DataError
+from xinstruct.languages import Lang, same_language
 from xinstruct.recipes.context import RecipeContext
-from xinstruct.recipes.monolingual import sample
 from xinstruct.recipes.phrases import RESPOND, TRANSLATE
 
 
@@ -71,30 +74,33 @@ class Params(BaseModel):
 def build(params: Params, ctx: RecipeContext) -> list[Example]:
     rng = ctx.rng("crossin")
     n_ctd = round(params.ctd_share * params.n_examples)
-    chosen = [(ex, "ctd") for ex in sample(ctx.source(params.ctd), n_ctd, rng, params.ctd)]
+    chosen = [(ex, "ctd") for ex in ctx.draw(params.ctd, n_ctd)]
     if params.n_examples - n_ctd:
-        chosen += [(ex, "lud") for ex in sample(ctx.source(params.lud), params.n_examples - n_ctd, rng, params.lud)]
+        chosen += [(ex, "lud") for ex in ctx.draw(params.lud, params.n_examples - n_ctd)]
     for ex, _ in chosen:
-        if ex.lang != params.pivot or ex.response_lang != params.pivot:
+        if not (same_language(ex.lang, params.pivot) and same_language(ex.response_lang, params.pivot)):
             raise DataError(
                 f"recipe crossin: example {ex.id} of source {ex.source!r} is not in the pivot {params.pivot}"
             )
-    rng.shuffle(chosen)
     pairs = params.language_pairs()
     assigned = [(ex, role, *pairs[i % len(pairs)]) for i, (ex, role) in enumerate(chosen)]
 
-    prompts = _translated(ctx, [(ex.prompt, src) for ex, _, src, _ in assigned], params.pivot)
-    responses = _translated(ctx, [(ex.response, tgt) for ex, _, _, tgt in assigned], params.pivot)
+    # every turn: user turns into the instruction language, assistant turns into the response language
+    items = [
+        (m["content"], src if m["role"] != "assistant" else tgt) for ex, _, src, tgt in assigned for m in ex.messages
+    ]
+    texts = iter(_translated(ctx, items, params.pivot))
     out = []
-    for (ex, role, src, tgt), prompt, response in zip(assigned, prompts, responses, strict=True):
+    for ex, role, src, tgt in assigned:
+        messages = [{**m, "content": next(texts)} for m in ex.messages]
         if params.output_request:
-            prompt = f"{prompt}\n\n{rng.choice(ctx.phrasings(RESPOND, src, tgt))}"
-        messages = (*ex.messages[:-2], {"role": "user", "content": prompt}, {"role": "assistant", "content": response})
-        out.append(Example(f"{ex.id}-{src}2{tgt}", messages, ex.source, src, tgt, ex.task or role, ex.id))
+            prompt = messages[-2]["content"]
+            messages[-2]["content"] = f"{prompt}\n\n{rng.choice(ctx.phrasings(RESPOND, src, tgt))}"
+        out.append(Example(f"{ex.id}-{src}2{tgt}", tuple(messages), ex.source, src, tgt, ex.task or role, ex.id))
 
     if params.translation_pairs > len(assigned):
         raise DataError(f"recipe crossin: translation_pairs={params.translation_pairs} exceeds n_examples")
-    picked = sorted(rng.sample(range(len(assigned)), params.translation_pairs))
+    picked = range(params.translation_pairs)  # the first drawn examples: 100 pairs lie inside 200
     sources = _translated(ctx, [(assigned[i][0].prompt, assigned[i][2]) for i in picked], params.pivot)
     targets = _translated(ctx, [(assigned[i][0].prompt, assigned[i][3]) for i in picked], params.pivot)
     for i, text, translation in zip(picked, sources, targets, strict=True):

@@ -18,12 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from xinstruct.config import Lang
 from xinstruct.data.schema import Example
 from xinstruct.errors import DataError
+from xinstruct.languages import Lang
 from xinstruct.recipes.context import RecipeContext
 from xinstruct.recipes.counts import split_counts
-from xinstruct.recipes.monolingual import sample
 
 
 class Params(BaseModel):
@@ -61,7 +60,7 @@ def build(params: Params, ctx: RecipeContext) -> list[Example]:
     if params.n_languages is None:
         raise DataError("recipe languages_sweep: n_languages is not set (the experiment expands it into arms)")
     rng = ctx.rng("languages_sweep")
-    examples = sample(ctx.source(params.source), params.n_examples, rng, params.source)
+    examples = ctx.draw(params.source, params.n_examples)
     languages = params.languages[: params.n_languages]
     start = 0
     out: list[Example] = []

@@ -2,7 +2,7 @@
 
 Recipes that build translation demonstrations (CrossAlpaca) or cross-lingual pairs (CrossIn)
 phrase their request in English or in another language. Each phrasing has a `{lang}` slot
-filled with the language's name *in the phrasing's language* (langcodes + language_data),
+filled with the language's name *in the phrasing's language* (`xinstruct.languages.display_name`),
 and the sentences are written so that slot needs no inflection ("auf {lang}", "al {lang}").
 For a language not listed here, the English phrasings are run through the experiment's
 translator (cached like any other translation); a recipe may also pass its own phrasings.
@@ -10,7 +10,7 @@ translator (cached like any other translation); a recipe may also pass its own p
 
 from __future__ import annotations
 
-import langcodes
+from xinstruct.languages import display_name, language_subtag
 
 TRANSLATE: dict[str, tuple[str, ...]] = {
     "en": (
@@ -59,15 +59,13 @@ RESPOND: dict[str, tuple[str, ...]] = {
 
 
 def base_language(tag: str) -> str:
-    """`zh-CN` -> `zh`: phrasings and names are per language, not per region."""
-    return langcodes.Language.get(tag).language or tag
+    """`zh-CN` -> `zh`: phrasings and names are per language, not per region (`languages.language_subtag`)."""
+    return language_subtag(tag)
 
 
 def language_name(tag: str, in_language: str = "en") -> str:
     """The name of `tag` in `in_language` ("German", "Deutsch", "독일어"); the tag itself if unknown."""
-    language = langcodes.Language.get(base_language(tag))
-    name = language.display_name(base_language(in_language))
-    return tag if name.startswith("Unknown language") else name
+    return display_name(tag, in_language)
 
 
 def has_phrasings(table: dict[str, tuple[str, ...]], lang: str) -> bool:

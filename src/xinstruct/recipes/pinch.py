@@ -11,20 +11,23 @@ Choices where the paper is vague, all tested:
   "1%, 40 of 4,640" is not a rounding of 1% (46.4): to reproduce it, give `n_translated: 40`.
 - The translated examples are spread evenly: each language gets n_translated // k, and the
   first n_translated % k languages (in the order given) get one more. 40 over 4 = 10 each.
-- Which examples are translated is a seeded random subset of the N sampled English ones, so
-  the English remainder and the translated ones never repeat the same source example.
+- The N examples are the first N of the source's one seeded ordering, the same N an english_only
+  arm of the same budget draws (`RecipeContext.draw`); the translated ones are the last
+  n_translated of those N. So english_only(N) and pinch(N, n) share exactly N - n English
+  examples, pinch translates english_only's own examples, the English remainder and the
+  translated ones never repeat a source example, and a smaller pinch's translated examples lie
+  inside a larger one's (40 inside 1% inside 5%). Language j of k takes its consecutive block.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from xinstruct.config import Lang
 from xinstruct.data.schema import Example
 from xinstruct.errors import DataError
+from xinstruct.languages import Lang
 from xinstruct.recipes.context import RecipeContext
 from xinstruct.recipes.counts import split_counts
-from xinstruct.recipes.monolingual import sample
 
 
 class Params(BaseModel):
@@ -50,17 +53,14 @@ class Params(BaseModel):
 
 
 def build(params: Params, ctx: RecipeContext) -> list[Example]:
-    rng = ctx.rng("pinch")
-    examples = sample(ctx.source(params.source), params.n_examples, rng, params.source)
+    examples = ctx.draw(params.source, params.n_examples)
     try:
         n_translated = params.count(len(examples))
     except ValueError as e:
         raise DataError(f"recipe pinch: {e}") from None
-    counts = split_counts(n_translated, params.languages)
-    chosen = rng.sample(range(len(examples)), n_translated)
-    start = 0
-    for lang, count in counts.items():
-        positions = chosen[start : start + count]
+    start = len(examples) - n_translated
+    for lang, count in split_counts(n_translated, params.languages).items():
+        positions = range(start, start + count)
         start += count
         translated = ctx.translate([examples[i] for i in positions], lang)
         for i, ex in zip(positions, translated, strict=True):

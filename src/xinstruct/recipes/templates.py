@@ -10,9 +10,11 @@ Construction, all seeded:
 - Sources are `format: records` (raw rows such as KorNLI's sentence1/sentence2/gold_label),
   each with a task cluster (`task:`). Sources whose cluster is in `held_out` are left out;
   the held-out clusters are written to the manifest for the zero-shot evaluation.
-- The budget `n_examples` (default: every record) is split over the remaining sources by `mix`
-  (shares, default equal) with the largest-remainder rule, then each source's count over
-  `template_languages` (shares; default: the data's own language) the same way.
+- Without `n_examples`, every record of every tuned source is used. With it, the budget is split
+  over the tuned sources by `mix` (shares, default equal) with the largest-remainder rule. Each
+  source's records are the first of its one seeded ordering (`RecipeContext.draw_records`), so a
+  Korean-template and an English-template arm wrap the same records. Each source's count is then
+  split over `template_languages` (shares; default: the data's own language) the same way.
 - Each example takes a seeded choice among its cluster's templates in its template language:
   the built-in ones below (nli, sts, copa in English and Korean) or `templates:` given in the
   experiment file, which replace the built-ins for that cluster and language.
@@ -27,10 +29,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from xinstruct.config import Lang
 from xinstruct.data.schema import Example, chat
 from xinstruct.data.sources import TaskRecord
 from xinstruct.errors import DataError
+from xinstruct.languages import Lang
 from xinstruct.recipes.context import RecipeContext
 from xinstruct.recipes.counts import apportion
 
@@ -110,8 +112,9 @@ BUILTIN: dict[str, dict[str, list[Template]]] = {
                label=_COPA),
         ],
         "ko": [
-            _t("{premise}\n{question}은 무엇입니까?\n선택지 1: {choice1}\n선택지 2: {choice2}", "{label}",
-               label=_COPA, question={"cause": "원인", "effect": "결과"}),
+            # the topic particle follows the noun's last syllable: 원인은 (final consonant), 결과는 (vowel)
+            _t("{premise}\n{question} 무엇입니까?\n선택지 1: {choice1}\n선택지 2: {choice2}", "{label}",
+               label=_COPA, question={"cause": "원인은", "effect": "결과는"}),
         ],
     },
 }  # fmt: skip
@@ -139,6 +142,8 @@ class Params(BaseModel):
         unknown = set(self.mix or {}) - set(self.sources)
         if unknown:
             raise ValueError(f"mix names {sorted(unknown)}, which are not in `sources`")
+        if self.mix is not None and self.n_examples is None:
+            raise ValueError("mix splits a budget: give `n_examples` too (without it every record is used)")
         return self
 
     def templates_for(self, task: str, lang: str) -> list[Template]:
@@ -159,14 +164,22 @@ def build(params: Params, ctx: RecipeContext) -> list[Example]:
         raise DataError(f"recipe templates: every source's task is held out ({params.held_out})")
     ctx.notes["held_out_tasks"] = sorted(params.held_out)
     ctx.notes["tuned_tasks"] = sorted({records[name][0].task for name in tuned})
-    budget = params.n_examples or sum(len(records[name]) for name in tuned)
-    counts = apportion(budget, {name: (params.mix or {}).get(name, 0 if params.mix else 1) for name in tuned})
+    if params.n_examples is None:
+        counts = {name: len(records[name]) for name in tuned}
+    else:
+        shares = {name: (params.mix or {}).get(name, 0 if params.mix else 1) for name in tuned}
+        if sum(shares.values()) <= 0:
+            raise DataError(
+                f"recipe templates: mix gives no share to the tuned sources {tuned} "
+                f"(it names only held-out ones: {sorted(params.mix or {})})"
+            )
+        counts = apportion(params.n_examples, shares)
     out = []
     for name in tuned:
         rows = records[name]
         if counts[name] > len(rows):
             raise DataError(f"recipe templates: source {name!r} has {len(rows)} records; {counts[name]} are needed")
-        chosen = rng.sample(rows, counts[name])
+        chosen = ctx.draw_records(name, counts[name])
         languages = apportion(len(chosen), params.template_languages or {rows[0].lang: 1.0})
         template_langs = [lang for lang, k in languages.items() for _ in range(k)]
         rng.shuffle(template_langs)

@@ -6,9 +6,13 @@ data pairs from a parallel corpus phrased as "translate this into L", in the dir
 x->en or both; direction and quantity both matter.
 
 Construction, all seeded:
-- `n_examples` instruction examples are sampled from `source` (all of it by default).
-- For each language x, `n_per_language` sentence pairs per direction are sampled from the
-  parallel source; with `direction: both` the two directions use disjoint lines.
+- `n_examples` instruction examples: the first of `source`'s one seeded ordering (all of it by
+  default), the same examples as every other arm drawing that source.
+- For each language x, the demonstration lines are the first lines of the parallel source's one
+  seeded line order (`RecipeContext.draw_pairs`, the same order for every language): en2x and
+  x2en arms of one size use the same sentences in opposite directions, `both` uses the first
+  `n_per_language` lines for pivot->x and the next ones for x->pivot (disjoint), and a smaller
+  quantity's lines lie inside a larger one's.
 - Each demonstration is "<request>\\n\\n<sentence>" -> "<translation>", where the request is
   one of several phrasings (recipes/phrases.py) in English (`request_language: english`), in the
   language of the translation (`target`), or either at random (`both`).
@@ -22,11 +26,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from xinstruct.config import Lang
 from xinstruct.data.schema import Example, chat
 from xinstruct.errors import DataError
+from xinstruct.languages import Lang
 from xinstruct.recipes.context import RecipeContext
-from xinstruct.recipes.monolingual import sample
 from xinstruct.recipes.phrases import TRANSLATE
 
 
@@ -47,19 +50,14 @@ class Params(BaseModel):
 
 def build(params: Params, ctx: RecipeContext) -> list[Example]:
     rng = ctx.rng("translation_demos")
-    pool = ctx.source(params.source)
-    n = len(pool) if params.n_examples is None else params.n_examples
-    examples = sample(pool, n, rng, params.source)
+    examples = ctx.draw(params.source, params.n_examples) if params.n_examples != 0 else []
     directions = {"en2x": ["out"], "x2en": ["in"], "both": ["out", "in"]}[params.direction]
     for lang in params.languages:
-        pairs = ctx.pairs(params.parallel, params.pivot, lang)
         needed = params.n_per_language * len(directions)
-        if needed > len(pairs):
-            raise DataError(
-                f"recipe translation_demos: parallel source {params.parallel!r} has {len(pairs)} "
-                f"{params.pivot}-{lang} pairs; {needed} are needed ({params.n_per_language} per direction)"
-            )
-        chosen = rng.sample(pairs, needed)
+        try:
+            chosen = ctx.draw_pairs(params.parallel, params.pivot, lang, needed)
+        except DataError as e:
+            raise DataError(f"recipe translation_demos: {e} ({params.n_per_language} per direction)") from None
         for d, direction in enumerate(directions):
             for pair in chosen[d * params.n_per_language : (d + 1) * params.n_per_language]:
                 src, tgt = (pair.source_lang, pair.target_lang) if direction == "out" else (lang, params.pivot)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from xinstruct.languages import language_key
 from xinstruct.report.evidence import Run, example_values, mean_rows, paired_values, seen_languages
 from xinstruct.report.stats import Comparison, bootstrap_ci, paired_test
 
@@ -86,16 +87,20 @@ class Analysis:
         return None
 
     def groups(self, task: str, metric: str) -> list[GroupStat]:
-        """Seen / unseen (where manifests say) and non-English macro averages per arm, with CIs."""
+        """Seen / unseen (where manifests say) and non-English macro averages per arm, with CIs.
+
+        Languages, not tags, are compared (`xinstruct.languages.language_key`): a task's `zh-CN` (NTREX)
+        is seen by an arm whose data says `zh`, while `zh-Hant` stays apart from `zh`."""
         out = []
         languages = [lang for lang in self.languages(task, metric) if lang != "all"]
         for arm in self.arms:
             seen = seen_languages(self.runs, arm)
             splits = {"non-en": [lang for lang in languages if lang != "en"]}
             if seen is not None:
+                seen_keys = {language_key(tag) for tag in seen}
                 splits = {
-                    "seen": [lang for lang in languages if lang in seen],
-                    "unseen": [lang for lang in languages if lang not in seen],
+                    "seen": [lang for lang in languages if language_key(lang) in seen_keys],
+                    "unseen": [lang for lang in languages if language_key(lang) not in seen_keys],
                     **splits,
                 }
             for group, langs in splits.items():

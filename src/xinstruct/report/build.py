@@ -5,35 +5,90 @@ task_version); everything else is rendered from it and the per-example scores in
 predictions (`xinstruct.report.evidence`), so `xinstruct report DIR` regenerates a report without
 recomputing anything. Several directories are runs of one experiment with different seeds: the
 report goes into the first and shows means over runs, with intervals that resample every run.
+
+A grid's directory (`grid.json`, written by `xinstruct run` for a model list or a seed list) is
+reported per model: each model's seeds are its runs, so values are seed means, intervals resample
+the examples within every seed and paired tests pair the same examples and seeds. `results.csv`
+then holds every cell's rows with `model` and `seed` columns; `transfer-<model>.png` per model.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 from rich.table import Table
 
 from xinstruct.artifacts import atomic_write_text
-from xinstruct.evaluate.runner import write_results
+from xinstruct.config import model_slug
+from xinstruct.errors import XinstructError
+from xinstruct.evaluate.runner import RESULT_COLUMNS, write_results
+from xinstruct.pipeline import GRID
 from xinstruct.report.analysis import Analysis
 from xinstruct.report.evidence import RESULTS, load_runs
-from xinstruct.report.html import html_report
+from xinstruct.report.html import grid_html_report, html_report
 from xinstruct.report.plots import heatmap_png
-from xinstruct.report.tables import markdown_report, rich_table
+from xinstruct.report.tables import grid_markdown_report, markdown_report, rich_table
 
 
 def make_report(out: Path, metric: str = "accuracy", title: str = "experiment", seeds: list[Path] = ()) -> Table:
     """Write results.csv (from the arms' metrics), report.md, report.html and transfer.png into `out`."""
     out = Path(out)
+    if (out / GRID).exists():
+        if seeds:
+            raise XinstructError(f"{out} is a grid (grid.json lists its seeds): report it alone")
+        return make_grid_report(out, metric, title)
     runs = load_runs([out, *seeds])
     if list(out.glob("*/eval/metrics.csv")) or list(out.glob("*/judge/metrics.csv")):
         write_results(runs[0].rows, out / RESULTS)
     analysis = Analysis(runs, metric)
     atomic_write_text(out / "report.md", markdown_report(analysis, title))
     atomic_write_text(out / "report.html", html_report(analysis, title))
+    _write_heatmap(analysis, out / "transfer.png", title)
+    return rich_table(analysis.rows, metric)
+
+
+def _write_heatmap(analysis: Analysis, path: Path, title: str) -> None:
     task = analysis.tasks[0]
     png = heatmap_png(analysis, task, analysis.headline[task], f"{title}: {task} {analysis.headline[task]}")
-    tmp = out / "transfer.png.tmp"
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(png)
-    tmp.replace(out / "transfer.png")
-    return rich_table(analysis.rows, metric)
+    tmp.replace(path)
+
+
+def grid_cells(out: Path) -> list[dict]:
+    """The cells `grid.json` lists that have results, each {"model", "seed", "path"}."""
+    try:
+        cells = json.loads((out / GRID).read_text(encoding="utf-8"))["cells"]
+    except (json.JSONDecodeError, KeyError) as e:
+        raise XinstructError(f"{out / GRID}: not a grid file ({e})") from None
+    return [c for c in cells if list((out / c["path"]).glob("*/eval/metrics.csv"))
+            or list((out / c["path"]).glob("*/judge/metrics.csv"))]  # fmt: skip
+
+
+def make_grid_report(out: Path, metric: str, title: str) -> Table:
+    """One transfer matrix per model, over its seeds; results.csv with model and seed columns."""
+    cells = grid_cells(out)
+    if not cells:
+        raise XinstructError(f"{out}: no cell of the grid has results yet (run `xinstruct run` or `eval`)")
+    models = list(dict.fromkeys(c["model"] for c in cells))
+    sections, rows, console_rows = [], [], []
+    for model in models:
+        mine = [c for c in cells if c["model"] == model]
+        runs = load_runs([out / c["path"] for c in mine])
+        for cell, run in zip(mine, runs, strict=True):
+            rows += [{"model": model, "seed": cell["seed"], **row} for row in run.rows]
+        analysis = Analysis(runs, metric)
+        sections.append((model, analysis))
+        console_rows += [{**row, "arm": f"{model} {row['arm']}"} for row in analysis.rows]
+        _write_heatmap(analysis, out / f"transfer-{model_slug(model)}.png", f"{title} ({model})")
+    _write_heatmap(sections[0][1], out / "transfer.png", f"{title} ({models[0]})")
+    with open(out / (RESULTS + ".tmp"), "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["model", "seed", *RESULT_COLUMNS])
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / (RESULTS + ".tmp")).replace(out / RESULTS)
+    atomic_write_text(out / "report.md", grid_markdown_report(sections, title))
+    atomic_write_text(out / "report.html", grid_html_report(sections, title))
+    return rich_table(console_rows, metric)

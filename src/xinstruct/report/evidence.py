@@ -7,7 +7,9 @@
   `xinstruct eval --model` writes): the value of
   each mean-over-examples metric for that example, which the confidence intervals resample;
 - seen languages: the languages of each arm's tuning data (instruction or response side), from
-  `*/data/manifest.json`; absent when the data stage's outputs are not there.
+  `*/data/manifest.json`; absent when the data stage's outputs are not there. They are the tags the
+  manifest writes; whoever compares them with a task's tags does so by language
+  (`xinstruct.languages.language_key`: a manifest's `zh` is NTREX's `zh-CN`), never with `==`.
 Nothing is recomputed: no model, no data.
 """
 
@@ -105,6 +107,8 @@ def paired_values(runs: list[Run], cell: Cell, baseline: str) -> list[tuple[np.n
 
 
 def seen_languages(runs: list[Run], arm: str) -> set[str] | None:
-    """Languages in the arm's tuning data (any run); None when no manifest says."""
+    """Language tags in the arm's tuning data (any run), as the manifests write them; None when no manifest says.
+
+    Compare them with `xinstruct.languages.language_key`/`same_language`, not `in`: tags differ across datasets."""
     found = [run.seen[arm] for run in runs if arm in run.seen]
     return set().union(*found) if found else None

@@ -48,6 +48,26 @@ def _img(png: bytes, alt: str) -> str:
 
 
 def html_report(analysis: Analysis, title: str) -> str:
+    return html_page(title, html_sections(analysis, title))
+
+
+def grid_html_report(sections: list[tuple[str, Analysis]], title: str) -> str:
+    """One page for a model x seed grid: a section (transfer matrix, comparisons) per model."""
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    body.append('<p class="note">One section per model; each model\'s values are means over its seeds.</p>')
+    body += [html_sections(analysis, f"model {model}", level=2) for model, analysis in sections]
+    return html_page(title, "\n".join(body))
+
+
+def html_page(title: str, body: str) -> str:
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head>\n<body>\n{body}\n<script>{SCRIPT}</script>\n</body></html>\n"
+    )
+
+
+def html_sections(analysis: Analysis, title: str, level: int = 1) -> str:
+    """The report's sections for one analysis, headings starting at <h`level`>."""
     parts = [f"<h1>{html.escape(title)}</h1>"]
     runs = len(analysis.runs)
     parts.append(
@@ -98,8 +118,14 @@ def html_report(analysis: Analysis, title: str) -> str:
             if c.task == task
         ]
         parts.append(_table(["arm", "language", "metric", "value", "n"], rows))
+    from xinstruct.report.language_check import HEADERS, language_rows
+
+    checked = language_rows(analysis)
+    if checked:
+        parts.append("<h2>Judged language vs measured LPR</h2>")
+        parts.append(_table(["arm", "language", *HEADERS], checked))
     body = "\n".join(parts)
-    return (
-        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{STYLE}</style></head>\n<body>\n{body}\n<script>{SCRIPT}</script>\n</body></html>\n"
-    )
+    if level > 1:  # shift every heading down
+        for n in (3, 2, 1):
+            body = body.replace(f"<h{n}>", f"<h{n + level - 1}>").replace(f"</h{n}>", f"</h{n + level - 1}>")
+    return body

@@ -81,7 +81,22 @@ def markdown_report(analysis, title: str) -> str:
                     ]
                     lines.append(f"| {arm} | " + " | ".join(texts) + " |")
             lines.append("")
+    from xinstruct.report.clusters import cluster_section  # records tasks: held-out vs tuned task clusters
+
+    lines += cluster_section(analysis)
+    from xinstruct.report.language_check import language_section  # judge: judged language vs measured LPR
+
+    lines += language_section(analysis)
     return "\n".join(lines)
+
+
+def grid_markdown_report(sections: list[tuple[str, object]], title: str) -> str:
+    """report.md of a model x seed grid: the single-model report per model, its headings one level down."""
+    lines = [f"# {title}", "", "One section per model; each model's values are means over its seeds.", ""]
+    for model, analysis in sections:
+        body = markdown_report(analysis, f"model {model}")
+        lines += [f"#{line}" if line.startswith("#") else line for line in body.splitlines()]
+    return "\n".join(lines) + "\n"
 
 
 def rich_table(rows: list[dict], metric: str) -> Table:

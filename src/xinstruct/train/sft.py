@@ -224,7 +224,7 @@ def write_model_card(
 Trained with xinstruct (TRL SFTTrainer), loss on the response tokens only.
 
 ## Data
-- recipe: `{data.get("recipe")}` with `{json.dumps(data.get("params", {}))}`
+- data: {_recipe_line(data)}
 - examples: {data.get("n_examples", summary["n_examples"])}, by language: `{languages}`
 - mixture sha256: `{data.get("mixture_sha256")}`
 - data stage key: `{data.get("key")}`
@@ -239,3 +239,10 @@ Trained with xinstruct (TRL SFTTrainer), loss on the response tokens only.
 ```
 """
     ModelCard(text).save(out / "README.md")
+
+
+def _recipe_line(data: dict) -> str:
+    """The arm's recipe with its parameters, or each part's, for the model card."""
+    if "parts" in data:
+        return "; ".join(f"part `{p['name']}`: `{p['recipe']}` with `{json.dumps(p['params'])}`" for p in data["parts"])
+    return f"recipe `{data.get('recipe')}` with `{json.dumps(data.get('params', {}))}`"

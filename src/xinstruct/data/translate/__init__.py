@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import langcodes
 from rich.progress import ProgressColumn
 from rich.text import Text
 
@@ -25,6 +24,7 @@ from xinstruct.data.schema import Example
 from xinstruct.data.translate.backends import Backend, make_backend
 from xinstruct.data.translate.cache import TranslationCache, text_sha256
 from xinstruct.data.translate.protect import join_pieces, split_text, units
+from xinstruct.languages import check_tag
 
 __all__ = ["Translator", "TranslationStats", "make_translator", "TranslatorConfig"]
 
@@ -132,7 +132,7 @@ class Translator:
 
 def _tag(tag: str) -> str:
     try:
-        return langcodes.standardize_tag(tag)
+        return check_tag(tag)
     except ValueError:
         return tag
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 
-import langcodes
-
 from xinstruct.chat_client import ChatClient
 from xinstruct.config import TranslatorConfig
 from xinstruct.errors import ConfigError, DataError
+from xinstruct.languages import display_name, flores_code, language_subtag
 from xinstruct.progress import warn
 
 
@@ -82,60 +81,18 @@ class LabBackend(Backend):
         return out
 
 
-# -- language codes -------------------------------------------------------------------------------
-
-# ISO 639 macrolanguages whose FLORES-200 code is one specific member language.
-_FLORES_LANGUAGE = {
-    "ar": "arb",
-    "fa": "pes",
-    "ms": "zsm",
-    "lv": "lvs",
-    "sw": "swh",
-    "uz": "uzn",
-    "ne": "npi",
-    "mn": "khk",
-    "om": "gaz",
-    "qu": "quy",
-    "sq": "als",
-    "az": "azj",
-    "yi": "ydd",
-    "no": "nob",
-    "et": "est",
-    "ku": "kmr",
-    "ps": "pbt",
-    "mg": "plt",
-    "or": "ory",
-    "ay": "ayr",
-    "gn": "grn",
-}
-
-
-def flores_code(tag: str) -> str:
-    """FLORES-200 code (NLLB) of a BCP-47 tag: de -> deu_Latn, zh -> zho_Hans, zh-TW -> zho_Hant, ar -> arb_Arab."""
-    lang = langcodes.Language.get(tag)
-    script = lang.script or lang.maximize().script
-    code = _FLORES_LANGUAGE.get(lang.language) or lang.to_alpha3()
-    if not script:
-        raise DataError(f"language {tag!r}: no script known for a FLORES-200 code; give one, e.g. {tag}-Latn")
-    code = f"{code}_{script}"
-    return _FLORES_FIXES.get(code, code)
-
-
-# Where FLORES-200 names differ from what langcodes derives: Korean is written Hang there
-# (langcodes says Kore), and Filipino is listed as Tagalog.
-_FLORES_FIXES = {"kor_Kore": "kor_Hang", "fil_Latn": "tgl_Latn"}
+# -- language codes (xinstruct.languages owns them; these names stay for callers and tests) ---------------
 
 
 def short_code(tag: str) -> str:
     """The language subtag (ISO 639-1 where one exists): M2M100 codes and Marian model names. zh-Hans -> zh."""
-    return langcodes.Language.get(tag).language or tag
+    return language_subtag(tag)
 
 
 def language_name(tag: str) -> str:
-    try:
-        return f"{langcodes.Language.get(tag).display_name()} ({tag})"
-    except Exception:  # names need language_data; a bare tag still works
-        return tag
+    """The whole tag's English name and the tag, "Chinese (Traditional) (zh-Hant)", for a system prompt."""
+    name = display_name(tag, detailed=True)
+    return tag if name == tag else f"{name} ({tag})"
 
 
 # -- Hugging Face seq2seq MT models ---------------------------------------------------------------

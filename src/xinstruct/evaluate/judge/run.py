@@ -7,14 +7,20 @@ language (greedy, `judge.max_new_tokens`); then, per `judge.modes`,
 - pairwise: each arm's answer against its partner's on the same prompt, judged in both orders
   (position bias cancels); per language `score` (win 1, tie 0.5, loss 0, averaged over both
   orders), and the shares of `win`, `tie`, `loss` (score above, at, below 0.5). The partner
-  (`judge.pairwise_against: auto`) is the arm tuned monolingually in that language, as in the pinch
-  paper, else the first arm; an arm is not compared with itself.
+  (`judge.pairwise_against: auto`) in language L is the arm tuned monolingually in L, as in the
+  pinch paper: the first arm whose data (`DIR/<arm>/data/manifest.json`, counts.language_pair) is
+  all L->L, compared by language (`xinstruct.languages`: data `zh` is evaluation `zh-CN`), whatever
+  its recipe (a pinch with share 1.0 or a translated monolingual arm counts). Where no arm is, the
+  first arm stands in, with a warning. An arm is not compared with itself. The partner used in
+  each language, and how it was chosen, is in `DIR/<arm>/judge/manifest.json`.
 A judge answer that is not the strict JSON asked for is asked again with the parse error (at most
 `judge.retries` times); what stays malformed is excluded from the means and counted in
-`judge_failures` (share of prompts). Answers and judgements go through the request cache
+`judge_failures` (share of prompts). A mean's `n` is the number of valid verdicts it averages;
+judge_failures' `n` is the number of prompts. Answers and judgements go through the request cache
 (`<cache_dir>/eval_requests.sqlite`), so a killed judge step resumes and a rerun asks nothing.
-Outputs: `DIR/<arm>/judge/metrics.csv` (the results schema; tasks judge_rubric, judge_pairwise)
-and `predictions.jsonl` (answers, verdicts and per-example scores for the report's intervals).
+Outputs: `DIR/<arm>/judge/metrics.csv` (the results schema; tasks judge_rubric, judge_pairwise),
+`predictions.jsonl` (answers, verdicts and per-example scores for the report's intervals) and,
+with pairwise, `manifest.json` (the partners).
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from xinstruct.evaluate.judge.verdicts import (
     template,
 )
 from xinstruct.evaluate.runner import cache_model_key, load_model, result_rows, write_results
-from xinstruct.progress import progress_bar
+from xinstruct.languages import display_name, same_language
+from xinstruct.progress import progress_bar, warn
 
 VERSION = 1
 CHUNK = 16  # judge requests per cache commit: a killed run loses at most this many
@@ -50,6 +57,7 @@ def judge_experiment(exp, out: Path, cache_dir: Path, base_model: Path | None) -
     arms = list(exp.arms)
     rows: dict[str, list[dict]] = {arm: [] for arm in arms}
     records: dict[str, list[dict]] = {arm: [] for arm in arms}
+    partners = pairwise_partners(exp, out, languages) if "pairwise" in cfg.modes else {}
     with RequestCache(cache_path(cache_dir)) as cache:
         answers = {arm: _answers(arm, out / arm / "train", items, cfg, cache) for arm in arms}
         judge = make_judge(cfg, base_model)
@@ -68,7 +76,7 @@ def judge_experiment(exp, out: Path, cache_dir: Path, base_model: Path | None) -
             text = template("pairwise", cfg.pairwise_prompt)
             for arm in arms:
                 for lang in languages:
-                    partner = _partner(exp, out, arm, lang)
+                    partner = partners[lang]["arm"]
                     if partner == arm:
                         continue
                     requests = []
@@ -83,13 +91,14 @@ def judge_experiment(exp, out: Path, cache_dir: Path, base_model: Path | None) -
             write_results(rows[arm], tmp / "metrics.csv")
             with open(tmp / "predictions.jsonl", "w", encoding="utf-8") as f:
                 f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records[arm])
+            if partners:
+                manifest = {"pairwise_against": cfg.pairwise_against, "partners": partners}
+                (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return rows
 
 
 def _name(lang: str) -> str:
-    from xinstruct.recipes.phrases import language_name
-
-    return language_name(lang)
+    return display_name(lang)
 
 
 def _answers(arm: str, model_dir: Path, items: dict, cfg, cache: RequestCache) -> dict[str, list[str]]:
@@ -155,23 +164,46 @@ def _ask(judge, scope, requests: list[tuple[str, str]], parse, retries: int, lab
 
 
 def _summary(arm: str, task: str, lang: str, metrics: tuple[str, ...], valid: list[dict], n: int) -> list[dict]:
-    """Result rows: each metric's mean over the valid verdicts, and the share of prompts that failed."""
+    """Result rows: each metric's mean over the valid verdicts, and the share of the n prompts that failed.
+
+    Each row's n is what its value is computed over (the report shows it, and a reader weighs the value by
+    it): the means' n is the number of valid verdicts, judge_failures' n the number of prompts."""
     means = {m: sum(v[m] for v in valid) / len(valid) for m in metrics} if valid else {}
-    return result_rows(arm, task, VERSION, lang, {**means, "judge_failures": (n - len(valid)) / n if n else 0.0}, n)
+    failures = {"judge_failures": (n - len(valid)) / n if n else 0.0}
+    return result_rows(arm, task, VERSION, lang, means, len(valid)) + result_rows(arm, task, VERSION, lang, failures, n)
 
 
 def _rubric_results(arm, lang, items, answers, verdicts, rows, records) -> None:
+    """Per answer: the six aspects, and beside the judged `language` the measured one: the Language
+    Confusion Benchmark's line pass (`lpr`, fastText) and whether the two agree (`language_agreement`: the
+    judge's language score >= 4 of 5 exactly when every line of 5+ tokens is in the language)."""
+    from xinstruct.evaluate.fidelity import line_pass_rate
+
     valid = []
-    for item, answer, (scores, raw) in zip(items, answers, verdicts, strict=True):
+    _, measured = line_pass_rate(answers, lang)
+    measured_n = sum(m.get("lpr") is not None for m in measured)
+    agreements = []
+    for item, answer, (scores, raw), line in zip(items, answers, verdicts, measured, strict=True):
         per = {}
         if scores is not None:
             per = {aspect: (score - 1) / 4 for aspect, score in scores.items()}
             per["rubric_mean"] = sum(per.values()) / len(ASPECTS)
             valid.append(per)
         per["judge_failures"] = float(scores is None)
+        if line.get("lpr") is not None:
+            per["lpr"] = line["lpr"]
+            if scores is not None:
+                per["language_agreement"] = float((per["language"] >= 0.75) == (line["lpr"] == 1.0))
+                agreements.append(per["language_agreement"])
         record = {"arm": arm, "task": "judge_rubric", "language": lang, "id": item["id"], "prompt": item["prompt"]}
         records[arm].append({**record, "prediction": answer, "verdict": raw, "scores": per})
     rows[arm] += _summary(arm, "judge_rubric", lang, ("rubric_mean", *ASPECTS), valid, len(items))
+    if measured_n:
+        lpr = sum(m["lpr"] for m in measured if m.get("lpr") is not None) / measured_n
+        rows[arm] += result_rows(arm, "judge_rubric", VERSION, lang, {"lpr": lpr}, measured_n)
+    if agreements:
+        agreement = {"language_agreement": sum(agreements) / len(agreements)}
+        rows[arm] += result_rows(arm, "judge_rubric", VERSION, lang, agreement, len(agreements))
 
 
 def _pairwise_results(arm, partner, lang, items, verdicts, rows, records) -> None:
@@ -195,16 +227,38 @@ def _pairwise_results(arm, partner, lang, items, verdicts, rows, records) -> Non
     rows[arm] += _summary(arm, "judge_pairwise", lang, ("score", "win", "tie", "loss"), valid, len(items))
 
 
-def _partner(exp, out: Path, arm: str, lang: str) -> str:
-    """Whom `arm` is compared with in `lang`: the configured arm, else the arm tuned monolingually in it."""
-    if exp.judge.pairwise_against != "auto":
-        return exp.judge.pairwise_against
-    for other in exp.arms:
-        if exp.arms[other].recipe != "monolingual":
+def monolingual_in(manifest: Path, lang: str) -> bool:
+    """Whether an arm's tuning data is all `lang` -> `lang` (instruction and response), by its data manifest.
+
+    By data, not recipe name: a pinch with share 1.0 or a translated monolingual arm is monolingual too,
+    and a monolingual recipe on an English source is not monolingual in zh. By language, not tag
+    (`same_language`): the data's `zh` is the evaluation's `zh-CN`. No manifest: not known to be."""
+    if not manifest.exists():
+        return False
+    counts = json.loads(manifest.read_text(encoding="utf-8")).get("counts", {}).get("language_pair", {})
+    pairs = [pair.split("->") for pair, n in counts.items() if n]
+    return bool(pairs) and all(len(p) == 2 and all(same_language(side, lang) for side in p) for p in pairs)
+
+
+def pairwise_partners(exp, out: Path, languages: list[str]) -> dict[str, dict[str, str]]:
+    """Per evaluation language, whom every arm is compared with: {"arm": name, "how": configured |
+    monolingual | fallback}. auto: the first arm tuned monolingually in the language (`monolingual_in`),
+    else the first arm, with a warning: a fallback partner changes what the win rate means."""
+    against = exp.judge.pairwise_against
+    first = next(iter(exp.arms))
+    partners = {}
+    for lang in languages:
+        if against != "auto":
+            partners[lang] = {"arm": against, "how": "configured"}
             continue
-        manifest = out / other / "data" / "manifest.json"
-        if manifest.exists():
-            counts = json.loads(manifest.read_text(encoding="utf-8")).get("counts", {}).get("language", {})
-            if set(counts) == {lang}:
-                return other
-    return next(iter(exp.arms))
+        tuned = [arm for arm in exp.arms if monolingual_in(out / arm / "data" / "manifest.json", lang)]
+        if tuned:
+            partners[lang] = {"arm": tuned[0], "how": "monolingual"}
+        else:
+            warn(
+                f"judge pairwise {lang}: no arm is tuned monolingually in {lang} (a data manifest whose pairs are all "
+                f"{lang}->{lang}); comparing every arm with the first arm, {first!r} (set judge.pairwise_against "
+                f"to choose; recorded in <arm>/judge/manifest.json)"
+            )
+            partners[lang] = {"arm": first, "how": "fallback"}
+    return partners

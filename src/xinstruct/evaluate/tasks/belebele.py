@@ -6,7 +6,7 @@ lm-evaluation-harness's `belebele_<code>` (SPEC-metrics.md §4), zero-shot: the 
 correct_answer_num - 1. Metrics: acc and acc_norm. English prompt words in every language.
 
 Languages are BCP-47 tags (de, zh, zh-Hant, ar-Latn, ...), mapped to Belebele's FLORES-200 codes
-(deu_Latn, zho_Hans, zho_Hant, arb_Latn, ...) with langcodes (`flores_code`).
+(deu_Latn, zho_Hans, zho_Hant, arb_Latn, ...) by `xinstruct.languages.flores_code`.
 
 Data, the official release (one JSON-lines file per language variant, as on the hub):
     <data root>/belebele/<code>.jsonl      e.g. belebele/deu_Latn.jsonl
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from xinstruct.errors import DataError
 from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, require
+from xinstruct.languages import flores_code  # Belebele's codes are FLORES-200's, as for NLLB
 
 VERSION = 1
 TEMPLATE = (
@@ -54,14 +55,6 @@ LANGUAGES = tuple(
 )
 
 
-# where FLORES-200 differs from langcodes' defaults: Korean in Hangul, Filipino as Tagalog
-def flores_code(tag: str) -> str:
-    """Belebele's (FLORES-200) code of a BCP-47 tag, as the NLLB backend computes it: de -> deu_Latn."""
-    from xinstruct.data.translate.backends import flores_code as nllb_code  # lazy: translate imports config
-
-    return nllb_code(tag)
-
-
 @dataclass(frozen=True)
 class Belebele:
     name: str = "belebele"
@@ -75,7 +68,7 @@ class Belebele:
     metrics: tuple[str, ...] = ("acc", "acc_norm")
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
-        check_language(self.name, lang, self.languages)
+        lang = check_language(self.name, lang, self.languages)
         code = flores_code(lang)  # FLORES-200, as for NLLB
         if code not in CODES:
             raise DataError(f"task {self.name}: language {lang!r} maps to {code!r}, which Belebele does not have")

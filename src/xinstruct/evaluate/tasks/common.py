@@ -7,8 +7,10 @@ Data root: `eval.data_dir` in the experiment file, else $XINSTRUCT_DATA, else ..
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from xinstruct.errors import DataError
 
@@ -25,9 +27,14 @@ def require(path: Path, task: str) -> Path:
     return path
 
 
-def check_language(task: str, lang: str, available: tuple[str, ...]) -> None:
-    if lang not in available:
+def check_language(task: str, lang: str, available: tuple[str, ...]) -> str:
+    """The task's own tag for `lang`, compared by language (`zh` finds NTREX's `zh-CN`); DataError if none."""
+    from xinstruct.languages import same_language
+
+    match = [tag for tag in available if same_language(tag, lang)]
+    if not match:
         raise DataError(f"task {task} has no language {lang!r}; it has {list(available)}")
+    return match[0]
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,9 @@ class TaskContext:
     prompt_language: str = "en"  # en: one English instruction; native: the evaluation language's, where a task has one
     limit: int | None = None  # first N examples per language
     candidate_languages: tuple[str, ...] = ()  # what language ID may answer (the evaluation languages)
+    # records tasks (`records:SOURCE@LANG`): the experiment's sources and `eval.templates`; no fixed task needs them
+    record_sources: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    record_templates: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
 
 def limited(rows: list[dict], ctx: TaskContext) -> list[dict]:
@@ -49,7 +59,8 @@ def task_prompts(task, exp, lang: str) -> list[str]:
     """A task's evaluation texts for the contamination check: its `prompts`, else the `prompt_field` of its rows."""
     if hasattr(task, "prompts"):
         return task.prompts(exp, lang)
-    return [row[task.prompt_field] for row in task.load(TaskContext(data_dir=exp.eval.data_dir), lang)]
+    ctx = TaskContext(data_dir=exp.eval.data_dir, limit=exp.eval.limit)  # the examples the evaluation scores
+    return [row[task.prompt_field] for row in task.load(ctx, lang)]
 
 
 def qa_scores(rows: list[dict], predictions: list[str], em_f1) -> tuple[dict, list[dict]]:

@@ -28,7 +28,7 @@ class MGSM:
     languages: tuple[str, ...] = LANGUAGES
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
-        check_language(self.name, lang, self.languages)
+        lang = check_language(self.name, lang, self.languages)
         path = require(data_root(ctx.data_dir) / "mgsm" / f"mgsm_{lang}.tsv", self.name)
         text = path.read_text(encoding="utf-8")
         rows = [

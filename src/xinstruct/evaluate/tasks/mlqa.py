@@ -37,7 +37,7 @@ class MLQA:
     hub: str | None = None  # a hub dataset id (facebook/mlqa) instead of the local files
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
-        check_language(self.name, lang, self.languages)
+        lang = check_language(self.name, lang, self.languages)
         if self.hub:
             import datasets
 

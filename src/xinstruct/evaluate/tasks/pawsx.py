@@ -53,7 +53,7 @@ class PAWSX:
     metrics: tuple[str, ...] = ("acc",)
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
-        check_language(self.name, lang, self.languages)
+        lang = check_language(self.name, lang, self.languages)
         if self.hub:
             import datasets
 

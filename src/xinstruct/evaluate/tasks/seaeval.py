@@ -25,18 +25,11 @@ from pathlib import Path
 
 from xinstruct.errors import DataError
 from xinstruct.evaluate.tasks.common import TaskContext, check_language, data_root, limited, require
+from xinstruct.languages import SEAEVAL_NAMES
 
 VERSION = 1
 CROSS_XQUAD_LANGUAGES = ("en", "zh", "es", "vi")
-LANGUAGE_NAMES = {
-    "en": "English",
-    "zh": "Chinese",
-    "id": "Indonesian",
-    "fil": "Filipino",
-    "es": "Spanish",
-    "vi": "Vietnamese",
-    "ms": "Malay",
-}
+LANGUAGE_NAMES = SEAEVAL_NAMES  # BCP-47 tag -> the English name SeaEval's files key each version by
 
 
 @dataclass(frozen=True)
@@ -50,7 +43,7 @@ class SeaEvalCross:
     metrics: tuple[str, ...] = ("acc",)
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
-        check_language(self.name, lang, self.languages)
+        lang = check_language(self.name, lang, self.languages)
         rows = []
         for doc_id, item in self.items(ctx, lang):
             context = f"{item['context'].strip()}\n\n" if item.get("context") else ""

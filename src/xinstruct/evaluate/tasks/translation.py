@@ -29,7 +29,7 @@ class NTREX:
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
         from xinstruct.data.parallel import read_per_language
 
-        check_language(self.name, lang, self.languages)
+        lang = check_language(self.name, lang, self.languages)
         directory = require(data_root(ctx.data_dir) / "ntrex" / "NTREX-128", self.name)
         request = translation_request(ctx.prompt_language, lang)
         rows = [
@@ -48,7 +48,7 @@ class NTREX:
 
         references = [row["answer"] for row in rows]
         c = chrf(predictions, references)
-        b = bleu(predictions, references, target_lang=lang.split("-")[0])
+        b = bleu(predictions, references, target_lang=lang)
         return {"chrf": c["score"] / 100, "bleu": b["score"] / 100}, [{} for _ in rows]
 
 

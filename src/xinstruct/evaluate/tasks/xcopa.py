@@ -40,7 +40,7 @@ class XCOPA:
     metrics: tuple[str, ...] = ("acc",)
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
-        check_language(self.name, lang, self.languages)
+        lang = check_language(self.name, lang, self.languages)
         path = require(data_root(ctx.data_dir) / "xcopa" / "data" / lang / f"{self.split}.{lang}.jsonl", self.name)
         rows = []
         for line in path.read_text(encoding="utf-8").splitlines():

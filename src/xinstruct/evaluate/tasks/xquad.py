@@ -31,7 +31,7 @@ class XQuAD:
     normalization: str = "squad"  # squad | mlqa
 
     def load(self, ctx: TaskContext, lang: str) -> list[dict]:
-        check_language(self.name, lang, self.languages)
+        lang = check_language(self.name, lang, self.languages)
         path = require(data_root(ctx.data_dir) / "xquad" / f"xquad.{lang}.json", self.name)
         rows = []
         for article in json.loads(path.read_text(encoding="utf-8"))["data"]:
