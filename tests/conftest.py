@@ -56,3 +56,13 @@ def tiny_lab_model(tiny_experiment, cache_dir) -> Path:
     from xinstruct.lab.pretrain import build_base_model
 
     return build_base_model(tiny_experiment.world_config(), tiny_experiment.lab.pretrain, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def varied_lab_model(tiny_lab_model, tmp_path_factory) -> Path:
+    """The tiny lab model with seeded noise on every weight: greedy answers that differ from prompt to prompt
+    (the trained tiny model answers almost everything with "...."), so equality checks between engines,
+    batchings and cache hits compare something (`tests/varied_model.py`)."""
+    from tests.varied_model import build_varied_model
+
+    return build_varied_model(tiny_lab_model, tmp_path_factory.mktemp("varied") / "model")

@@ -30,6 +30,9 @@ def test_run_end_to_end_then_rerun_skips(tiny_experiment, tiny_experiment_file, 
     assert (out / "transfer.png").read_bytes()[:4] == b"\x89PNG"
     manifest = read_manifest(out / "pinch" / "data")
     assert manifest["counts"]["language"] == {"en": 30, "qaa": 5, "qac": 5}
+    for stage in ("data", "train", "eval"):  # every stage records where its numbers came from
+        env = read_manifest(out / "pinch" / stage)["environment"]
+        assert env["torch"] != "-" and env["device"] == "cpu" and env["cpu_kernels"]
     preds = [json.loads(line) for line in open(out / "pinch" / "eval" / "predictions.jsonl")]
     assert {"prompt", "prediction", "reference", "accuracy", "detected_lang", "scores"} <= set(preds[0])
 

@@ -43,7 +43,10 @@ def _cache_dir(cache_dir: Path | None) -> Path:
 
 
 def _fail(error: XinstructError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/bold red] {error}", highlight=False, markup=True, soft_wrap=True)
+    from rich.markup import escape
+
+    # escaped: a message may hold brackets (`xinstruct[lm-eval]`, `[en, de]`) that are not markup
+    err_console.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False, markup=True, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -300,7 +303,16 @@ def eval_(
     prompt_language: Annotated[
         str, typer.Option(help="Task instructions in English (en) or in the evaluation language (native).")
     ] = "en",
-    engine: Annotated[str, typer.Option(help="Generation engine: auto (vLLM where it can run) | hf | vllm.")] = "auto",
+    engine: Annotated[str, typer.Option(help="Generation and multiple-choice engine: auto | hf | vllm.")] = "auto",
+    device: Annotated[
+        str, typer.Option(help="With --model: auto (CUDA, else MPS, else CPU) | cuda | mps | cpu.")
+    ] = "auto",
+    dtype: Annotated[
+        str, typer.Option(help="With --model: auto (bf16/fp16 on a GPU, fp32 on CPU) | bf16 | fp16 | fp32.")
+    ] = "auto",
+    device_map: Annotated[
+        str | None, typer.Option(help="With --model: auto spreads a model larger than one GPU over every GPU.")
+    ] = None,
     arms: Arms = None,
     models_: Annotated[str | None, typer.Option("--models", help="With an experiment: only these models.")] = None,
     seeds: Seeds = None,
@@ -316,9 +328,12 @@ def eval_(
         from xinstruct.evaluate.standalone import evaluate_model
 
         table = evaluate_model(model, tasks.split(","), languages.split(","), out, limit, batch_size,
-                               max_new_tokens, data_dir, _cache_dir(cache_dir), prompt_language, engine)  # fmt: skip
+                               max_new_tokens, data_dir, _cache_dir(cache_dir), prompt_language, engine,
+                               device, dtype, device_map)  # fmt: skip
     except XinstructError as e:
         raise _fail(e) from None
+    if table is None:  # a rank other than 0 under a launcher: rank 0 prints
+        return
     console.print(table)
     console.print(f"results: {out / 'results.csv'}  predictions: {out / 'predictions.jsonl'}")
 
@@ -393,15 +408,177 @@ def confusion(
         console.print(f"scores: {out}")
 
 
+@app.command()
+def plan(
+    experiment: Annotated[Path, typer.Argument(help="Experiment file or preset name.")],
+    set: Sets = None,
+    cache_dir: CacheDir = None,
+    train_tokens_per_s: Annotated[
+        float | None, typer.Option(help="Training throughput for the GPU-hour estimate (tokens/s).")
+    ] = None,
+    eval_requests_per_s: Annotated[
+        float | None, typer.Option(help="Evaluation throughput for the GPU-hour estimate (requests/s).")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the plan as JSON here.")] = None,
+) -> None:
+    """The grid without running it: examples, translations needed (and cached), training tokens and steps,
+    evaluation requests, estimated GPU hours. Offline: nothing is downloaded."""
+    import json
+
+    from xinstruct import plan as planning
+    from xinstruct.config import load_experiment
+
+    try:
+        exp = load_experiment(experiment, set or [])
+        p = planning.plan(
+            exp,
+            _cache_dir(cache_dir),
+            train_tokens_per_s or planning.TRAIN_TOKENS_PER_S,
+            eval_requests_per_s or planning.EVAL_REQUESTS_PER_S,
+        )
+    except XinstructError as e:
+        raise _fail(e) from None
+    for renderable in planning.plan_tables(p, exp):
+        console.print(renderable)
+    if json_out is not None:
+        from xinstruct.artifacts import atomic_write_text
+
+        atomic_write_text(json_out, json.dumps(planning.plan_json(p), indent=2) + "\n")
+
+
+@app.command(name="presets")
+def presets_() -> None:
+    """List the built-in experiment files: the lab demo, a preset per paper, the papers' lab twins."""
+    from xinstruct.presets import describe, presets
+
+    table = Table(title="presets (use the name wherever an experiment file is expected)")
+    for column in ("name", "what", "file"):
+        table.add_column(column, overflow="fold")
+    for name, path in presets().items():
+        table.add_row(name, describe(path), str(path))
+    console.print(table)
+
+
+@app.command(name="list")
+def list_(what: Annotated[str, typer.Argument(help="recipes | tasks | presets")]) -> None:
+    """List the data recipes with their parameters, the evaluation tasks, or the built-in presets."""
+    import sys
+    import types
+    import typing
+
+    from rich.markup import escape
+
+    def summary(doc: str | None) -> str:  # a module docstring's first line, without its leading "name: "
+        first = (doc or "").strip().split("\n")[0]
+        head, sep, rest = first.partition(": ")
+        return rest if sep and len(head) <= 60 else first
+
+    def type_name(annotation) -> str:
+        from xinstruct.languages import Lang
+
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if annotation == Lang:
+            return "lang"
+        if origin is typing.Annotated:
+            return type_name(args[0])
+        if origin in (typing.Union, types.UnionType):
+            return " | ".join(type_name(a) for a in args)
+        if origin is typing.Literal:
+            return " | ".join(map(repr, args))
+        if origin is not None:
+            return f"{getattr(origin, '__name__', origin)}[{', '.join(map(type_name, args))}]"
+        return "None" if annotation is type(None) else getattr(annotation, "__name__", str(annotation))
+
+    def table(title: str, *columns: str) -> Table:
+        result = Table(title=escape(title), title_justify="left")
+        for column in columns:
+            result.add_column(column, overflow="fold")
+        return result
+
+    def add(to: Table, *cells: str) -> None:  # literal text: `list[str]`, `[@LANG]` are not rich markup
+        to.add_row(*map(escape, cells))
+
+    if what == "recipes":
+        from xinstruct.recipes import RECIPES
+
+        for name, module in RECIPES.items():
+            params = table(f"{name}: {summary(module.__doc__)}", "parameter", "type", "default", "description")
+            for field_name, field in module.Params.model_fields.items():
+                default = "required" if field.is_required() else repr(field.get_default(call_default_factory=True))
+                add(params, field_name, type_name(field.annotation), default, field.description or "")
+            console.print(params)
+    elif what == "tasks":
+        from xinstruct.evaluate.tasks import TASKS
+        from xinstruct.evaluate.tasks.records import VERSION as RECORDS_VERSION
+
+        scored = {  # what `score()` returns, by task class (multiple-choice tasks declare `metrics`)
+            "LabQA": "accuracy, fidelity, value_recall", "XQuAD": "exact_match, f1", "MLQA": "exact_match, f1",
+            "MGSM": "exact_match", "NTREX": "chrf, bleu", "BBH": "exact_match, exact_match_flexible",
+            "LCB": "lpr, acc, wpr",
+        }  # fmt: skip
+        tasks = table("evaluation tasks (eval.tasks)", "task", "kind", "languages", "metrics", "version", "description")
+        for name, task in TASKS.items():
+            langs = list(task.languages)
+            languages = ", ".join(langs[:8]) + (f", ... ({len(langs)} in all)" if len(langs) > 8 else "")
+            metrics = ", ".join(task.metrics) if hasattr(task, "metrics") else scored.get(type(task).__name__, "?")
+            if getattr(task, "fidelity", False):  # the runner adds these to every generation task with `fidelity`
+                metrics += ", fidelity, code_switching, lpr"
+            description = summary(sys.modules[type(task).__module__].__doc__)
+            add(tasks, name, task.kind, languages or "every lab language", metrics, str(task.version), description)
+        records = "a `format: records` source, zero-shot through a template in LANG (default: the data's)"
+        add(tasks, "records:SOURCE[@LANG]", "multiple_choice", "the source's", "acc", str(RECORDS_VERSION), records)
+        lm_eval = "an lm-evaluation-harness task, group or tag (pip install lm_eval)"
+        add(tasks, "lm_eval:TASK", "lm-eval's", "its subtasks', as tags", "lm-eval's", "lm-eval's", lm_eval)
+        console.print(tasks)
+    elif what == "presets":
+        from xinstruct.presets import describe, presets, root
+
+        found = table("presets (a name works wherever an experiment file is expected)", "name", "description", "file")
+        for name, path in presets().items():
+            add(found, name, describe(path), str(path.relative_to(root())))
+        console.print(found)
+    else:
+        raise _fail(XinstructError(f"xinstruct list {what!r}: expected one of recipes, tasks, presets"))
+
+
 def demo_preset() -> Path:
     return Path(str(resources.files("xinstruct") / "presets" / "lab_demo.yaml"))
 
 
+def twin_preset(paper: str) -> Path:
+    """The lab twin of a paper (`presets/lab/<paper>.yaml`); ConfigError naming the choices otherwise."""
+    from xinstruct.presets import PAPERS, presets
+
+    found = presets()
+    twins = [p for p in PAPERS if f"lab/{p}" in found]
+    if paper not in twins:
+        raise ConfigError(f"--paper {paper!r}: no lab twin of that name; choose one of {', '.join(twins)}")
+    return found[f"lab/{paper}"]
+
+
 @app.command()
-def demo(seed: int = 0, out: Out = Path("xinstruct-demo"), cache_dir: CacheDir = None) -> None:
-    """Run the built-in lab experiment (English-only vs a pinch of multilinguality) on CPU."""
-    console.print(f"experiment file: {demo_preset()}")
-    _run(demo_preset(), out, [f"seed={seed}"], cache_dir, ("data", "train", "eval"), report=True)
+def demo(
+    seed: int = 0,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Output directory [default: xinstruct-demo(-PAPER)].")
+    ] = None,
+    cache_dir: CacheDir = None,
+    paper: Annotated[
+        str | None,
+        typer.Option(help="Run a paper's lab twin instead: english-only | pinch | crossalpaca | crossin | templates."),
+    ] = None,
+) -> None:
+    """Run the built-in lab experiment (English-only vs a pinch of multilinguality) on CPU, or with --paper a
+    paper's lab twin (its direction stated as claims, checked into claims.json)."""
+    if paper is None:
+        experiment, out = demo_preset(), out or Path("xinstruct-demo")
+    else:
+        try:
+            experiment, out = twin_preset(paper), out or Path(f"xinstruct-demo-{paper}")
+        except XinstructError as e:
+            raise _fail(e) from None
+    console.print(f"experiment file: {experiment}")
+    _run(experiment, out, [f"seed={seed}"], cache_dir, ("data", "train", "eval"), report=True)
 
 
 if __name__ == "__main__":

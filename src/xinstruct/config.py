@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from xinstruct.errors import ConfigError
+from xinstruct.evaluate.lm_eval_tasks import LmEvalConfig
 from xinstruct.lab.pretrain import PretrainConfig
 from xinstruct.lab.world import WorldConfig
 
@@ -33,7 +34,9 @@ class SourceConfig(_Strict):
     """A named dataset."""
 
     path: str = Field(description="File path (JSON, JSONL, CSV, Parquet, optionally .gz), hub id, or 'lab'.")
-    format: Literal["lab", "alpaca", "messages", "sharegpt", "prompt_completion", "parallel", "records"] = Field(
+    format: Literal[
+        "lab", "alpaca", "messages", "sharegpt", "prompt_completion", "parallel", "lab_parallel", "records"
+    ] = Field(
         description="How examples are laid out: an instruction format, a parallel corpus, or raw task records."
     )
     language: LangOrAuto = Field(
@@ -92,6 +95,12 @@ class TranslatorConfig(_Strict):
     )
     max_retries: int = Field(5, ge=0, description="openai only: retries of 429/5xx/connection errors, with backoff.")
     timeout: float = Field(120.0, gt=0, description="openai only: seconds per request.")
+    concurrency: int = Field(
+        8,
+        ge=1,
+        description="openai only: requests in flight at once (a vLLM server batches hundreds); finished "
+        "segments are still committed to the cache batch_size at a time.",
+    )
     cache: str | None = Field(None, description="SQLite translation cache; default <cache_dir>/translations.sqlite.")
     trust_remote_code: bool = Field(False, description="hf only: run model code from the hub; only if you trust it.")
 
@@ -201,7 +210,23 @@ class EvalConfig(_Strict):
         description="Task instructions in English for every language, or in the evaluation language (native).",
     )
     engine: Literal["auto", "hf", "vllm"] = Field(
-        "auto", description="Generation engine: vLLM where installed with a GPU (auto), else Hugging Face."
+        "auto",
+        description="Generation and multiple-choice engine: vLLM where installed with a GPU (auto), else Hugging Face.",
+    )
+    device: Literal["auto", "cuda", "mps", "cpu"] = Field(
+        "auto",
+        description="Where evaluated models run: auto = CUDA, else MPS, else CPU (each rank its own GPU under a "
+        "launcher). Asking for a device the machine lacks is an error.",
+    )
+    dtype: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        "auto",
+        description="Weights and activations: auto = bf16 on a GPU that supports it, fp16 on older GPUs, fp32 on "
+        "the CPU (the lab's models: always fp32). Log-probabilities are computed in fp32 whatever this is.",
+    )
+    device_map: Literal["auto"] | None = Field(
+        None,
+        description="auto: spread one model larger than a GPU over every visible GPU (accelerate); CUDA only, "
+        "and not under torchrun / accelerate launch (data parallelism gives each rank one GPU).",
     )
     template_languages: list[Lang] | None = Field(
         None,
@@ -211,6 +236,12 @@ class EvalConfig(_Strict):
         {},
         description="records tasks: templates per task cluster and language, as the templates recipe's; they replace "
         "the built-ins there, and the first one is used.",
+    )
+    lm_eval: LmEvalConfig = Field(
+        LmEvalConfig(),
+        validate_default=True,  # checks the lm_eval: tasks even where this section is left out
+        description="lm_eval:NAME tasks (lm-evaluation-harness): local task directories, subtask languages, "
+        "few-shot (`xinstruct.evaluate.lm_eval_tasks.LmEvalConfig`).",
     )
 
     @field_validator("tasks")
@@ -229,6 +260,26 @@ class EvalConfig(_Strict):
                     raise ValueError(f"{name!r}: {e}") from None
             out.append(name)
         return out
+
+    @field_validator("tasks")
+    @classmethod
+    def _lm_eval_installed(cls, tasks: list[str]) -> list[str]:
+        """lm_eval:NAME needs the optional lm-evaluation-harness: said at load time, at `tasks`, with how to install."""
+        from xinstruct.evaluate.lm_eval_tasks import is_lm_eval, require_lm_eval
+
+        if any(is_lm_eval(name) for name in tasks):
+            require_lm_eval()
+        return tasks
+
+    @field_validator("lm_eval")
+    @classmethod
+    def _lm_eval_tasks(cls, value: LmEvalConfig, info: ValidationInfo) -> LmEvalConfig:
+        """The lm_eval: tasks exist and every subtask has a language (before any training, not after)."""
+        from xinstruct.evaluate.lm_eval_tasks import check_tasks
+
+        if "tasks" in info.data:  # else `tasks` itself failed, and says so
+            check_tasks(info.data["tasks"], value)
+        return value
 
     @field_validator("template_languages")
     @classmethod
@@ -258,15 +309,19 @@ class EvalConfig(_Strict):
         from xinstruct.evaluate.tasks import TASKS
 
         for name in self.tasks:
-            if name not in TASKS and not name.startswith("records:"):
-                raise ValueError(f"unknown task {name!r}; known tasks: {sorted(TASKS)}, or records:SOURCE")
+            if name not in TASKS and not name.startswith(("records:", "lm_eval:")):
+                raise ValueError(f"unknown task {name!r}; known tasks: {sorted(TASKS)}, records:SOURCE or lm_eval:NAME")
+        if self.device_map is not None and self.device not in ("auto", "cuda"):
+            raise ValueError(f"eval.device_map auto spreads a model over GPUs; eval.device is {self.device}")
         return self
 
 
 class JudgeConfig(_Strict):
     """LLM judges of open-ended answers (`xinstruct.evaluate.judge`): a six-aspect rubric and pairwise."""
 
-    backend: Literal["hf", "openai"] = Field("hf", description="hf: a local model; openai: a chat endpoint.")
+    backend: Literal["hf", "openai", "lab"] = Field(
+        "hf", description="hf: a local model; openai: a chat endpoint; lab: exact verdicts from the lab world."
+    )
     model: str = Field(
         ..., description="hf: model dir or hub id (`lab`: the lab base model); openai: the served model's name."
     )
@@ -276,7 +331,9 @@ class JudgeConfig(_Strict):
     timeout: float = Field(120.0, gt=0, description="openai only: seconds per request.")
     concurrency: int = Field(4, ge=1, description="openai only: requests in flight at once.")
     prompts: str = Field(
-        "lab", description="lab | a directory of test_<lang>.jsonl (HPLT layout) | a JSONL path with a {lang} slot."
+        "lab",
+        description="lab | lab_mixed (with yes/no questions) | a directory of test_<lang>.jsonl (HPLT layout) | "
+        "a JSONL path with a {lang} slot.",
     )
     skip_invalid: bool = Field(False, description="Skip malformed prompt lines (with a warning) instead of failing.")
     limit: int | None = Field(None, ge=1, description="First N prompts per language.")
@@ -297,16 +354,47 @@ class JudgeConfig(_Strict):
     )
     max_tokens: int = Field(256, ge=1, description="Length of a verdict.")
     batch_size: int = Field(16, ge=1, description="hf: prompts per generation batch.")
+    device: Literal["auto", "cuda", "mps", "cpu"] = Field(
+        "auto", description="hf: where the judge runs, as eval.device (auto = CUDA, else MPS, else CPU)."
+    )
+    dtype: Literal["auto", "bf16", "fp16", "fp32"] = Field(
+        "auto", description="hf: the judge's dtype, as eval.dtype (auto = bf16/fp16 on a GPU, fp32 on the CPU)."
+    )
+    device_map: Literal["auto"] | None = Field(
+        None, description="hf: auto spreads a judge larger than one GPU over every visible GPU (accelerate)."
+    )
 
     @model_validator(mode="after")
     def _endpoint(self) -> JudgeConfig:
+        if self.backend == "lab" and self.prompts not in ("lab", "lab_mixed"):
+            raise ValueError(f"judge.backend lab judges lab questions: prompts lab or lab_mixed, not {self.prompts!r}")
         if self.backend == "openai" and not self.base_url:
             raise ValueError("judge.backend openai needs judge.base_url (e.g. http://localhost:8000/v1)")
+        if self.device_map is not None and self.device not in ("auto", "cuda"):
+            raise ValueError(f"judge.device_map auto spreads a model over GPUs; judge.device is {self.device}")
         return self
 
 
 class ReportConfig(_Strict):
     metric: str = Field("accuracy", description="Metric shown in the arms x languages table and heatmap.")
+
+
+class ClaimConfig(_Strict):
+    """What an experiment expects: arm `better` beats arm `worse` on a task and metric over some languages.
+
+    Evaluated by the report with the paired bootstrap CI and permutation p it computes (pairing examples and
+    seeds); the claim holds when the CI's lower end is above `margin`."""
+
+    better: str = Field(description="The arm expected to score higher.")
+    worse: str = Field(description="The arm it is compared with (on the same examples).")
+    task: str = Field(description="An evaluation task (as results name it).")
+    metric: str | None = Field(None, description="Default: the report's headline metric of the task.")
+    languages: list[Lang] | Literal["all", "non-en", "seen", "unseen"] = Field(
+        "non-en",
+        description="A list, all, non-en, or seen/unseen: the languages in (not in) the `better` arm's tuning data.",
+    )
+    margin: float = Field(0.0, description="The difference (metric units, e.g. 0.05 = 5 points) the CI must clear.")
+    model: str | None = Field(None, description="In a model grid: the model it is about (default: every model).")
 
 
 class LabWorld(_Strict):
@@ -459,6 +547,24 @@ def _source_names(params: dict[str, Any]) -> list[str]:
     return [name for name in names if isinstance(name, str)]
 
 
+def _is_private_use(tag: str) -> bool:
+    """ISO 639 private-use language codes qaa..qtz: the lab's languages."""
+    base = tag.split("-")[0].lower()
+    return len(base) == 3 and "qaa" <= base <= "qtz"
+
+
+def _translation_targets(recipe: str, params: dict[str, Any]) -> list[str]:
+    """The languages a recipe part translates its source's examples into (what the translator must produce)."""
+    languages = [str(t) for t in params.get("languages") or []]
+    if recipe == "monolingual":
+        return [str(params["language"])] if params.get("language") else []
+    if recipe in ("pinch", "crossin"):
+        return languages
+    if recipe == "languages_sweep":
+        return languages[1 : params.get("n_languages") or len(languages)]
+    return []  # translation_demos, templates, multilingual: the data is used as it is
+
+
 def _is_lab(model: str) -> bool:
     return model == "lab" or model.startswith("lab:")
 
@@ -483,6 +589,7 @@ class Experiment(_Strict):
     eval: EvalConfig = EvalConfig()
     judge: JudgeConfig | None = Field(None, description="LLM judges, run after evaluation (none by default).")
     report: ReportConfig = ReportConfig()
+    claims: list[ClaimConfig] = Field([], description="What the experiment expects; the report checks each.")
     lab: LabConfig = LabConfig()
 
     @model_validator(mode="before")
@@ -513,9 +620,93 @@ class Experiment(_Strict):
             variant = model.partition(":")[2] if _is_lab(model) else ""
             if variant and variant not in self.lab.models:
                 raise ValueError(f"model {model!r}: no lab variant {variant!r}; lab.models: {sorted(self.lab.models)}")
+        for k, claim in enumerate(self.claims):
+            for side in ("better", "worse"):
+                if getattr(claim, side) not in self.arms:
+                    raise ValueError(f"claims {k}: {side} {getattr(claim, side)!r} is no arm; arms: {list(self.arms)}")
+            if claim.model is not None and claim.model not in self.models:
+                raise ValueError(f"claims {k}: model {claim.model!r} is not in model: {self.models}")
         if self.seeds is not None and len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds: each seed once ({self.seeds})")
         return self
+
+    @model_validator(mode="after")
+    def _lab_and_language_guards(self) -> Experiment:
+        """What would otherwise fail after hours of work, or in a traceback: the lab's pieces with real models
+        and languages, evaluation languages no task has, translations the translator cannot make."""
+        from xinstruct.lab.languages import ALL_LANGUAGES
+
+        lab_tags = {lang.tag for lang in ALL_LANGUAGES}
+        private = [t for t in dict.fromkeys([*self.languages, *self.eval_languages]) if _is_private_use(t)]
+        labs = [m for m in self.models if _is_lab(m)]
+        real = [m for m in self.models if not _is_lab(m)]
+        if real and (private or "lab_qa" in self.eval.tasks):
+            what = f"lab languages {private}" if private else "task lab_qa"
+            raise ValueError(
+                f"model {real[0]!r}: {what} exist only in the lab world (model: lab); a real model is evaluated "
+                "on real languages and benchmarks (e.g. eval.tasks: [xquad, mgsm])"
+            )
+        if labs:
+            world = self.world_config().languages
+            unknown = [t for t in world if t not in lab_tags]
+            if unknown:
+                raise ValueError(
+                    f"model lab: the lab world has only {sorted(lab_tags)}; {unknown} are real languages "
+                    "(set lab.world.languages to lab languages, e.g. [en, qaa], to use the lab model with real data)"
+                )
+            if "lab_qa" in self.eval.tasks:
+                outside = [t for t in self.eval_languages if t not in world]
+                if outside:
+                    raise ValueError(
+                        f"eval.languages: lab_qa asks about the lab world, whose languages are {list(world)}; "
+                        f"{outside} are not among them"
+                    )
+        for arm_name, arm in self.arms.items():
+            for part_name, part in arm.named_parts():
+                targets = _translation_targets(part.recipe, part.params)
+                sources = [self.data.sources[n] for n in _source_names(part.params) if n in self.data.sources]
+                where = f"arm {arm_name!r}" + (f", part {part_name!r}" if arm.parts else "")
+                if self.data.translator.backend == "lab":
+                    real_source = [s.path for s in sources if s.format != "lab" and targets]
+                    if real_source:
+                        raise ValueError(
+                            f"{where}: translates {real_source[0]} into {targets} with the lab translator, which "
+                            "translates only the lab's own English sentences (set data.translator: hf or openai)"
+                        )
+                elif any(_is_private_use(t) for t in targets):
+                    raise ValueError(
+                        f"{where}: lab languages {[t for t in targets if _is_private_use(t)]} can only be produced "
+                        "by the lab translator (data.translator: lab)"
+                    )
+        self._check_task_languages()
+        return self
+
+    def _check_task_languages(self) -> None:
+        """An evaluation language no task covers is an error; a task lacking some of them is a warning."""
+        from xinstruct.evaluate.tasks import TASKS
+        from xinstruct.languages import same_language
+
+        have: dict[str, tuple[str, ...] | None] = {}
+        for name in self.eval.tasks:
+            task = TASKS.get(name)
+            if task is None or name == "lab_qa" or not task.languages or hasattr(task, "available_languages"):
+                have[name] = None  # any language, the data's, or found at run time: not checked here
+            else:
+                have[name] = tuple(task.languages)
+        if any(v is None for v in have.values()):
+            return
+        covered = {name: [t for t in self.eval_languages if any(same_language(t, x) for x in langs)]
+                   for name, langs in have.items()}  # fmt: skip
+        nowhere = [t for t in self.eval_languages if not any(t in c for c in covered.values())]
+        if nowhere and self.judge is None:  # the judge's prompt sets cover languages too (checked when read)
+            listing = "; ".join(f"{name}: {' '.join(langs)}" for name, langs in have.items())
+            raise ValueError(f"eval.languages: no task has {nowhere} ({listing})")
+        from xinstruct.progress import warn
+
+        for name, langs in covered.items():
+            missing = [t for t in self.eval_languages if t not in langs]
+            if missing:
+                warn(f"task {name} has no {missing}: it is evaluated in {langs} only")
 
     @property
     def models(self) -> list[str]:
@@ -590,11 +781,16 @@ def model_slug(model: str) -> str:
 
 def load_experiment(path: str | Path, overrides: list[str] = ()) -> Experiment:
     """Read, override (`key.path=value`) and validate an experiment file; ConfigError on any problem."""
-    path = Path(path)
+    from xinstruct.presets import presets, resolve
+
+    path = resolve(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such experiment file") from None
+        names = ", ".join(presets())
+        raise ConfigError(f"{path}: no such experiment file (nor a preset: {names})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a directory, not an experiment file") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     return parse_experiment(text, str(path), overrides)
@@ -636,11 +832,16 @@ def _format_errors(error: ValidationError, filename: str, node: yaml.Node | None
     for err in error.errors():
         loc = [str(x) for x in err["loc"]]
         msg = err["msg"].removeprefix("Value error, ")
-        named = re.match(r"(arm|model|seeds|judge\.pairwise_against)\b(?: '([^']+)')?", msg) if not loc else None
-        if named:  # a cross-field check: point at the field it names
-            loc = {"arm": ["arms", named.group(2) or ""], "judge.pairwise_against": ["judge", "pairwise_against"]}.get(
-                named.group(1), [named.group(1)]
-            )
+        named = re.match(
+            r"(arm|model|seeds|claims|eval\.languages|judge\.pairwise_against)\b(?: '([^']+)'| (\d+))?", msg
+        )
+        if named and not loc:  # a cross-field check: point at the field it names
+            loc = {
+                "arm": ["arms", named.group(2) or ""],
+                "claims": ["claims", named.group(3) or ""],
+                "judge.pairwise_against": ["judge", "pairwise_against"],
+                "eval.languages": ["eval", "languages"],
+            }.get(named.group(1), [named.group(1)])
         line = _line_of(node, loc)
         where = f"{filename}:{line}" if line else filename
         field = ".".join(loc) or "(top level)"

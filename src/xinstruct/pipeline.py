@@ -27,6 +27,7 @@ from rich.table import Table
 
 from xinstruct.artifacts import atomic_dir, content_key, is_complete, read_manifest, write_manifest
 from xinstruct.config import Experiment
+from xinstruct.environment import environment
 from xinstruct.errors import XinstructError
 
 GRID = "grid.json"  # DIR/grid.json: the cells of a model x seed grid, for the report
@@ -138,6 +139,7 @@ def run_stage(
                 "key": key,
                 "seed": exp.seed,
                 "seconds": round(time.perf_counter() - t0, 2),
+                "environment": environment(),  # versions, device, CPU kernels, commit: not part of the key
                 **summary,
             },
         )
@@ -168,6 +170,8 @@ def _train(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pa
 
 
 def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path, cache_dir: Path) -> dict:
+    from xinstruct.evaluate.device import resolve_placement
+    from xinstruct.evaluate.parallel import Shards
     from xinstruct.evaluate.runner import evaluate
     from xinstruct.evaluate.tasks.common import TaskContext
     from xinstruct.evaluate.tasks.records import clusters_of, expand_tasks
@@ -182,6 +186,8 @@ def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pat
         record_templates=exp.eval.templates,
     )
     tasks = expand_tasks(exp.eval, exp.data.sources)  # records:SOURCE -> one task per template language
+    placement = resolve_placement(exp.eval.device, exp.eval.dtype, exp.eval.device_map, lab=exp.model == "lab")
+    shards = Shards.from_env()  # under a launcher: this rank's share of every task's batches
     rows = evaluate(
         arm,
         out / arm / "train",
@@ -193,9 +199,13 @@ def _eval(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Pat
         tmp,
         cache_dir,  # the request cache lives outside tmp: a killed eval stage resumes from it
         exp.eval.engine,
+        placement,
+        shards,
+        lm_eval=exp.eval.lm_eval,
     )
     clusters = clusters_of(tasks, exp.data.sources)  # the report tells held-out clusters from tuned ones by these
-    return {"n_metrics": len(rows), **({"record_clusters": clusters} if clusters else {})}
+    summary = {"n_metrics": len(rows), **shards.summary()}  # world_size, requests_per_rank (every rank takes part)
+    return {**summary, **({"record_clusters": clusters} if clusters else {})}
 
 
 STAGE_RUNNERS: dict[str, Callable[..., dict]] = {"data": _data, "train": _train, "eval": _eval}
@@ -267,15 +277,13 @@ def run(
     """Run `stages` for every arm (of every cell of a grid, or the selected ones) in order, then the report;
     return where the time went. A subset run writes no report and runs no judge: both need every arm."""
     timings = Timings()
-    if world()[1] > 1 and tuple(stages) != ("train",):
+    if world()[1] > 1 and tuple(stages) not in (("train",), ("eval",)):
         raise XinstructError(
-            "under torchrun / accelerate launch only `xinstruct train` runs: build the data first "
-            "(`xinstruct data build`), evaluate afterwards (`xinstruct eval`), each in one process"
+            "under torchrun / accelerate launch only `xinstruct train` and `xinstruct eval` run (one stage each): "
+            "build the data first (`xinstruct data build`) in one process"
         )
     cells = exp.cells()
     units = selection.units(exp)
-    if exp.is_grid and world()[0] == 0:
-        write_grid(exp, out)
     for cell in cells:
         arms = [arm for c, arm in units if (c.model, c.seed) == (cell.model, cell.seed)]
         if not arms:
@@ -289,8 +297,12 @@ def run(
             for stage in stages:
                 share = same_seed if stage == "data" and exp.is_grid else []
                 run_stage(cell_exp, arm, stage, cell_out, model, cache_dir, timings, label, share)
-        if cell_exp.judge is not None and "eval" in stages and not selection.is_subset:
-            run_judges(cell_exp, cell_out, cache_dir, model, timings)
+        if cell_exp.judge is not None and "eval" in stages and not selection.is_subset and world()[0] == 0:
+            run_judges(cell_exp, cell_out, cache_dir, model, timings)  # under a launcher: rank 0's GPU alone
+    if world()[0] == 0:  # after the stages: a run that failed on bad data leaves nothing behind
+        write_experiment(exp, out)
+        if exp.is_grid:
+            write_grid(exp, out)
     if selection.is_subset:
         if report or exp.judge is not None:
             console.print(
@@ -314,6 +326,17 @@ def cell_table(exp: Experiment) -> list[tuple[int, str, int, str, str]]:
         (i, cell.model, cell.seed, arm, str((cell.path if exp.is_grid else Path(".")) / arm))
         for i, (cell, arm) in enumerate(units)
     ]
+
+
+def write_experiment(exp: Experiment, out: Path) -> None:
+    """DIR/experiment.json: the validated experiment (its claims are what `xinstruct report DIR` checks)."""
+    import json
+
+    from xinstruct.artifacts import atomic_write_text
+    from xinstruct.report.claims import EXPERIMENT
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / EXPERIMENT, json.dumps(exp.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n")
 
 
 def write_grid(exp: Experiment, out: Path) -> None:

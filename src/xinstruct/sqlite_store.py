@@ -1,7 +1,11 @@
 """A SQLite file opened on first use, for the caches that make long stages resumable.
 
-WAL journal with synchronous=NORMAL: every committed batch survives a killed process. Errors
-opening the file are `ConfigError`s naming the file and the option that moves it.
+WAL journal with synchronous=NORMAL: every committed batch survives a killed process. Several processes
+of one machine may write the same file (data-parallel evaluation: each rank commits its batches): WAL lets
+readers go on while one writer commits, and a writer finding the file locked waits up to `BUSY_TIMEOUT`
+seconds for its turn (SQLite's busy handler) instead of failing. WAL needs the processes on one host (not a
+network filesystem shared between machines). Errors opening the file are `ConfigError`s naming the file and
+the option that moves it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from xinstruct.errors import ConfigError
 
 CHUNK = 500  # values per IN (...) list: SQLite's bound-parameter limit is 999 on old builds
+BUSY_TIMEOUT = 60  # seconds a writer waits for another process's transaction (each commits one batch: ms)
 
 
 class SqliteStore:
@@ -30,7 +35,7 @@ class SqliteStore:
         if self._conn is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, timeout=60)
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT)  # the busy handler: wait, do not fail
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")  # with WAL: a killed process loses no commit
                 for statement in self.schema:

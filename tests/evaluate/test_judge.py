@@ -244,7 +244,9 @@ def test_local_model_judge_on_the_lab_counts_its_failures(tiny_lab_model, tmp_pa
     failures = {(r["task"], r["language"]): float(r["value"]) for r in rows if r["metric"] == "judge_failures"}
     assert set(failures.values()) == {1.0} and len(failures) == 6  # counted, never silently dropped
     record = json.loads((out / "pinch" / "judge" / "predictions.jsonl").read_text().splitlines()[0])
-    assert record["scores"] == {"judge_failures": 1.0} and isinstance(record["verdict"], str)
+    # a failed verdict: counted, no aspect scores (the measured line pass `lpr` may stand beside it)
+    assert record["scores"]["judge_failures"] == 1.0 and set(record["scores"]) <= {"judge_failures", "lpr"}
+    assert isinstance(record["verdict"], str)
 
 
 def test_judge_config_errors(tmp_path):

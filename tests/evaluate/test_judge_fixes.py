@@ -59,9 +59,11 @@ def judged(
             "sources": {
                 "alpaca_en": {"path": "alpaca_en.jsonl", "format": "alpaca", "language": "en"},
                 "alpaca_zh": {"path": "alpaca_zh.jsonl", "format": "alpaca", "language": "zh"},
-            }
+            },
+            "translator": {"backend": "hf", "model": "some/mt-model"},  # real text: not the lab's translator
         },
         "arms": arms,
+        "eval": {"tasks": ["xquad"]},  # a real model: real benchmarks (lab_qa is the lab's)
         "judge": {"model": "stand-in", "prompts": str(tmp_path / "prompts_{lang}.jsonl"), "retries": 0, **judge},
     }
     exp = Experiment.model_validate(raw)
@@ -75,7 +77,7 @@ def judged(
         (out / arm / "data" / "manifest.json").write_text(json.dumps(manifest))
     lengths = []
 
-    def answers(arm, model_dir, items, cfg, cache):
+    def answers(arm, model_dir, items, cfg, cache, placement=None):
         lengths.append(cfg.max_new_tokens)
         text = answer_text or (lambda arm, item: f"{arm} answers: {item['prompt']}")
         return {lang: [text(arm, item) for item in lang_items] for lang, lang_items in items.items()}

@@ -2,6 +2,7 @@
 
 import csv
 
+from tests.varied_model import assert_varied
 from xinstruct.evaluate.runner import RESULT_COLUMNS, evaluate
 from xinstruct.evaluate.tasks import TASKS
 from xinstruct.evaluate.tasks.common import TaskContext
@@ -50,40 +51,43 @@ def test_evaluate_fixture_model(tiny_lab_model, tmp_path):
     assert n_lines == 2 * rows[0]["n"]
 
 
-def test_generation_is_batch_independent(tiny_lab_model):
-    """Left padding and length sorting must not change greedy outputs."""
+def test_generation_is_batch_independent(varied_lab_model):
+    """Left padding and length sorting must not change greedy outputs (of a model whose answers vary)."""
     from xinstruct.evaluate.generate import generate
     from xinstruct.evaluate.runner import load_model
 
-    model, tokenizer = load_model(tiny_lab_model)
-    prompts = [row["messages"] for row in TASKS["lab_qa"].load(TaskContext(model_dir=tiny_lab_model), "qab")[:9]]
-    assert generate(model, tokenizer, prompts, 6, batch_size=1) == generate(model, tokenizer, prompts, 6, batch_size=4)
+    model, tokenizer = load_model(varied_lab_model)
+    prompts = [row["messages"] for row in TASKS["lab_qa"].load(TaskContext(model_dir=varied_lab_model), "qab")[:9]]
+    one_by_one = generate(model, tokenizer, prompts, 6, batch_size=1)
+    assert_varied(one_by_one, 6)
+    assert one_by_one == generate(model, tokenizer, prompts, 6, batch_size=4)
 
 
-def test_shared_prefix_batches_give_the_same_outputs(tiny_lab_model, monkeypatch):
+def test_shared_prefix_batches_give_the_same_outputs(varied_lab_model, monkeypatch):
     """Prompts sharing a long prefix run it once per batch; the outputs equal one-by-one generation."""
     from xinstruct.evaluate import generate as gen
     from xinstruct.evaluate.runner import load_model
 
-    model, tokenizer = load_model(tiny_lab_model)
-    rows = TASKS["lab_qa"].load(TaskContext(model_dir=tiny_lab_model), "en")[:7]
+    model, tokenizer = load_model(varied_lab_model)
+    rows = TASKS["lab_qa"].load(TaskContext(model_dir=varied_lab_model), "en")[:7]
     passage = " ".join(row["answer"] for row in rows)  # a long passage all questions share
     prompts = [[{"role": "user", "content": passage + " " + row["question"]}] for row in rows]
     encoded = {i: gen._ids(tokenizer.apply_chat_template(p, add_generation_prompt=True)) for i, p in enumerate(prompts)}
     plan = gen.plan_batches(encoded, batch_size=4)
     assert sorted(len(idx) for idx, _ in plan) == [3, 4] and all(min(shared) >= gen.MIN_SHARED for _, shared in plan)
     shared = gen.generate(model, tokenizer, prompts, 8, batch_size=4)
+    assert_varied(shared, 4)
     monkeypatch.setattr(gen, "MIN_SHARED", 10**9)  # no sharing: plain left-padded batches of one
     assert gen.generate(model, tokenizer, prompts, 8, batch_size=1) == shared
 
 
-def test_groups_with_different_prefixes_share_a_batch(tiny_lab_model, monkeypatch):
+def test_groups_with_different_prefixes_share_a_batch(varied_lab_model, monkeypatch):
     """Two passages of different lengths, three questions each, in one batch of six rows."""
     from xinstruct.evaluate import generate as gen
     from xinstruct.evaluate.runner import load_model
 
-    model, tokenizer = load_model(tiny_lab_model)
-    rows = TASKS["lab_qa"].load(TaskContext(model_dir=tiny_lab_model), "en")[:9]
+    model, tokenizer = load_model(varied_lab_model)
+    rows = TASKS["lab_qa"].load(TaskContext(model_dir=varied_lab_model), "en")[:9]
     long_passage = " ".join(row["answer"] for row in rows)
     short_passage = " ".join(row["answer"] for row in reversed(rows[2:6]))
     prompts = [
@@ -95,6 +99,7 @@ def test_groups_with_different_prefixes_share_a_batch(tiny_lab_model, monkeypatc
     plan = gen.plan_batches(encoded, batch_size=8)
     assert len(plan) == 1 and len(set(plan[0][1])) == 2  # one batch, two prefix lengths
     shared = gen.generate(model, tokenizer, prompts, 8, batch_size=8)
+    assert_varied(shared, 3)
     monkeypatch.setattr(gen, "MIN_SHARED", 10**9)
     assert gen.generate(model, tokenizer, prompts, 8, batch_size=1) == shared
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SHARED_DATA
+from tests.killing import run_until_paused, sigkill
 from tests.stubs import cached_requests
+from tests.varied_model import assert_varied
 from xinstruct.evaluate import generate as gen
 from xinstruct.evaluate import loglik, runner
 from xinstruct.evaluate.cache import FILENAME, RequestCache
@@ -73,8 +70,8 @@ def counting_loader(monkeypatch):
     loads: list[dict[str, int]] = []
     load = runner.load_model
 
-    def counted_load(model_dir, trust_remote_code=False):
-        model, tokenizer = load(model_dir, trust_remote_code)
+    def counted_load(model_dir, trust_remote_code=False, placement=None):  # the runner passes its device and dtype
+        model, tokenizer = load(model_dir, trust_remote_code, placement)
         loads.append(count_requests(model, monkeypatch))
         return model, tokenizer
 
@@ -83,8 +80,9 @@ def counting_loader(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tiny(tiny_lab_model):
-    return runner.load_model(tiny_lab_model)
+def tiny(varied_lab_model):
+    """A model whose answers vary by prompt: a cache mixing up requests could not return `plain` by chance."""
+    return runner.load_model(varied_lab_model)
 
 
 def lab_prompts(model_dir: Path, n: int = 9) -> list[list[dict]]:
@@ -114,12 +112,13 @@ def test_loglikelihoods_come_back_identical_and_only_misses_are_scored(tiny, tmp
         assert [greedy for _, greedy in full] == [greedy for _, greedy in plain]
 
 
-def test_generations_come_back_identical_and_max_new_tokens_invalidates(tiny, tiny_lab_model, tmp_path, monkeypatch):
+def test_generations_come_back_identical_and_max_new_tokens_invalidates(tiny, varied_lab_model, tmp_path, monkeypatch):
     model, tokenizer = tiny
     sent = count_requests(model, monkeypatch)
-    prompts = lab_prompts(tiny_lab_model)
+    prompts = lab_prompts(varied_lab_model)
     examples = [f"qab/{i}" for i in range(len(prompts))]
     plain = generate(model, tokenizer, prompts, 6, batch_size=4)
+    assert_varied(plain, 6)
     with RequestCache(tmp_path / FILENAME) as cache:
         scope = cache.scope("m", "lab_qa@1")
         assert generate(model, tokenizer, prompts[:4], 6, 1, cache=scope, examples=examples[:4]) == plain[:4]
@@ -136,11 +135,11 @@ def test_generations_come_back_identical_and_max_new_tokens_invalidates(tiny, ti
         assert sent["generate"] == 2 * len(prompts)
 
 
-def test_rerun_of_an_evaluation_sends_nothing_to_the_model(tiny_lab_model, tmp_path, counting_loader, capsys):
+def test_rerun_of_an_evaluation_sends_nothing_to_the_model(varied_lab_model, tmp_path, counting_loader, capsys):
     def run(out: Path, cache_dir: Path | None) -> list[dict]:
         out.mkdir()
-        ctx = TaskContext(model_dir=tiny_lab_model)
-        return runner.evaluate("base", tiny_lab_model, ctx, ["lab_qa"], ["en", "qac"], 4, 7, out, cache_dir)
+        ctx = TaskContext(model_dir=varied_lab_model)
+        return runner.evaluate("base", varied_lab_model, ctx, ["lab_qa"], ["en", "qac"], 4, 7, out, cache_dir)
 
     plain = run(tmp_path / "plain", None)
     first = run(tmp_path / "first", tmp_path / "cache")
@@ -152,6 +151,8 @@ def test_rerun_of_an_evaluation_sends_nothing_to_the_model(tiny_lab_model, tmp_p
     for name in ("predictions.jsonl", "metrics.csv"):
         text = (tmp_path / "plain" / name).read_bytes()
         assert (tmp_path / "first" / name).read_bytes() == text == (tmp_path / "second" / name).read_bytes()
+    predictions = (tmp_path / "plain" / "predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert_varied([json.loads(line)["prediction"] for line in predictions], n // 2)
 
 
 def test_model_fingerprint_follows_the_weights_and_hashes_each_file_once(tiny_lab_model, tmp_path, monkeypatch):
@@ -210,6 +211,8 @@ def test_changed_weights_invalidate_an_evaluation(tiny_lab_model, tmp_path, coun
 
 @needs_shared
 def test_sigkilled_eval_resumes_without_recomputing(tiny_lab_model, tmp_path, counting_loader, capsys):
+    """The child pauses after its 5th committed batch (`tests/killing.py`) and is killed there: it can never
+    finish first, and exactly 5 batches of 2 requests are in the cache."""
     from xinstruct.evaluate.standalone import evaluate_model
 
     cache_dir, limit = tmp_path / "cache", 40
@@ -217,19 +220,12 @@ def test_sigkilled_eval_resumes_without_recomputing(tiny_lab_model, tmp_path, co
     db = cache_dir / FILENAME
     args = ["--model", str(tiny_lab_model), "--tasks", "xcopa", "--languages", "zh", "--data-dir", str(SHARED_DATA)]
     args += ["--limit", str(limit), "--batch-size", "2", "--cache-dir", str(cache_dir), "--out", str(tmp_path / "a")]
-    with open(tmp_path / "log.txt", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "xinstruct.cli", "eval", *args], stdout=log, stderr=log)
-        deadline = time.monotonic() + 120
-        while proc.poll() is None and time.monotonic() < deadline:
-            if 10 <= cached_requests(db) < total:  # a few batches committed, more to come
-                os.kill(proc.pid, signal.SIGKILL)
-                break
-            time.sleep(0.005)
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, (tmp_path / "log.txt").read_text()
+    target = "xinstruct.evaluate.cache:RequestCache.put_many"  # one call per batch, after its commit
+    proc = run_until_paused(tmp_path / "signals", target, 5, ["eval", *args], tmp_path / "log.txt")
+    sigkill(proc)
     assert not (tmp_path / "a").exists()  # the output directory is written atomically: nothing published
     cached = cached_requests(db)
-    assert 10 <= cached < total and cached % 2 == 0  # whole batches of 2
+    assert cached == 10  # the 5 whole batches of 2 committed before the kill, nothing of the next
 
     capsys.readouterr()
     model, data = str(tiny_lab_model), str(SHARED_DATA)

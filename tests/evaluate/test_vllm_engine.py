@@ -8,11 +8,13 @@ token-id prompts, greedy sampling parameters, stop strings, caching, identical p
 from __future__ import annotations
 
 import importlib.machinery
+import json
 import sys
 import types
 
 import pytest
 
+from tests.varied_model import assert_varied
 from xinstruct.errors import ConfigError
 from xinstruct.evaluate.runner import evaluate
 from xinstruct.evaluate.tasks.common import TaskContext
@@ -49,6 +51,7 @@ def install_fake_vllm(monkeypatch, model_dir, calls: list):
     vllm.LLM, vllm.SamplingParams = LLM, SamplingParams
     monkeypatch.setitem(sys.modules, "vllm", vllm)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)  # eval.dtype auto asks the GPU
 
 
 def test_auto_is_hf_without_vllm_and_asking_for_vllm_says_why():
@@ -62,7 +65,10 @@ def test_auto_is_hf_without_vllm_and_asking_for_vllm_says_why():
         resolve_engine("trt")
 
 
-def test_vllm_engine_gives_the_hf_engines_answers(tiny_lab_model, tmp_path, monkeypatch):
+def test_vllm_engine_gives_the_hf_engines_answers(varied_lab_model, tmp_path, monkeypatch):
+    """On a model whose answers vary by prompt: identical files mean each prompt got its own answer."""
+    tiny_lab_model = varied_lab_model
+
     def run(name: str, engine: str, cache_dir=None) -> str:
         out = tmp_path / name
         out.mkdir()
@@ -71,6 +77,7 @@ def test_vllm_engine_gives_the_hf_engines_answers(tiny_lab_model, tmp_path, monk
         return (out / "predictions.jsonl").read_text(encoding="utf-8")
 
     hf = run("hf", "hf")
+    assert_varied([json.loads(line)["prediction"] for line in hf.splitlines()], 20)
     calls: list = []
     install_fake_vllm(monkeypatch, tiny_lab_model, calls)
     assert resolve_engine("auto") == "vllm"

@@ -19,7 +19,6 @@ import random
 import statistics
 from collections import Counter
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 from xinstruct.artifacts import sha256_file
@@ -37,40 +36,49 @@ MIXTURE = "mixture.jsonl"
 TOKEN_STATS_SAMPLE = 10_000  # token statistics on a seeded sample beyond this many examples
 
 
-def recipe_context(exp: Experiment, cache_dir: Path | None, translator=None) -> RecipeContext:
+def recipe_context(
+    exp: Experiment, cache_dir: Path | None, translator=None, loaded: dict | None = None
+) -> RecipeContext:
     """The context a recipe of this experiment sees: its sources (loaded once), translator, seed.
 
-    `translator=None` makes the experiment's translator (which needs `cache_dir`)."""
+    `translator=None` makes the experiment's translator (which needs `cache_dir`). `loaded`: a dict shared by
+    several contexts of the same experiment (the other arms' dry runs, a plan's arms), so that each source is
+    read once, not once per arm."""
     sources = exp.data.sources
     notes: dict = {}
+    memo = {} if loaded is None else loaded
 
-    @cache
+    def once(key: tuple, make):
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
     def source(name: str) -> list[Example]:
-        return load_source(name, sources[name], exp.world_config(), exp.languages)
+        return once(("source", name), lambda: load_source(name, sources[name], exp.world_config(), exp.languages))
 
-    @cache
     def evaluated_texts() -> frozenset[str]:
-        return frozenset(text.strip() for texts in eval_sets(exp).values() for text in texts)
+        return once(("eval",), lambda: frozenset(t.strip() for texts in eval_sets(exp).values() for t in texts))
 
-    @cache
     def pairs(name: str, src: str, tgt: str):
-        loaded = load_pairs(name, sources[name], src, tgt)
-        scored = evaluated_texts()
-        kept = [p for p in loaded if p.source not in scored and p.target not in scored]
-        if len(kept) < len(loaded):
-            excluded = notes.setdefault("parallel_lines_excluded_as_eval_data", {})
-            excluded[f"{name}[{src}-{tgt}]"] = len(loaded) - len(kept)
+        def make():
+            loaded_pairs = load_pairs(name, sources[name], src, tgt, exp.world_config())
+            scored = evaluated_texts()
+            kept = [p for p in loaded_pairs if p.source not in scored and p.target not in scored]
+            return kept, len(loaded_pairs) - len(kept)
+
+        kept, excluded = once(("pairs", name, src, tgt), make)
+        if excluded:
+            notes.setdefault("parallel_lines_excluded_as_eval_data", {})[f"{name}[{src}-{tgt}]"] = excluded
         return kept
 
-    @cache
     def records(name: str):
-        return load_records(name, sources[name])
+        return once(("records", name), lambda: load_records(name, sources[name]))
 
     if translator is None:
         translator = make_translator(exp.data.translator, cache_dir, exp.world_config())
-    return RecipeContext(
-        seed=exp.seed, sources=source, translator=translator, pairs=pairs, records=records, notes=notes
-    )
+    ctx = RecipeContext(seed=exp.seed, sources=source, translator=translator, pairs=pairs, records=records, notes=notes)
+    ctx.loaded = memo
+    return ctx
 
 
 def build_examples(exp: Experiment, arm: str, ctx: RecipeContext) -> tuple[list[Example], dict[str, int]]:
@@ -109,7 +117,7 @@ class _Identity:
         return list(texts)
 
 
-def sampling(exp: Experiment, arm: str, drawn: dict[str, int], examples: list[Example]) -> dict:
+def sampling(exp: Experiment, arm: str, drawn: dict[str, int], examples: list[Example], loaded: dict) -> dict:
     """Each drawn source's ordering seed and prefix length, and per other arm drawing a same source: how
     many examples of each source both drew (`drawn`) and how many identical examples (same id, same
     form: untranslated, or translated into the same language) both train on (`identical`).
@@ -123,7 +131,7 @@ def sampling(exp: Experiment, arm: str, drawn: dict[str, int], examples: list[Ex
     for other in exp.arms:
         if other == arm:
             continue
-        ctx = recipe_context(exp, None, Translator(_Identity(), None, progress=False))
+        ctx = recipe_context(exp, None, Translator(_Identity(), None, progress=False), loaded)
         theirs, _ = build_examples(exp, other, ctx)
         shared = sorted(key for key in ctx.drawn if key in drawn)
         if shared:
@@ -175,7 +183,7 @@ def _build_mixture(exp: Experiment, arm: str, out_dir: Path, cache_dir: Path) ->
         "n_examples": len(examples),
         "counts": {**counts(examples), "part": per_part},
         "notes": ctx.notes,
-        "sampling": sampling(exp, arm, ctx.drawn, examples),
+        "sampling": sampling(exp, arm, ctx.drawn, examples, ctx.loaded),
         "lengths": length_stats(examples, exp),
         "contamination": contamination,
         "mixture_sha256": sha256_file(path),
@@ -241,7 +249,9 @@ def _tokenizer(exp: Experiment):
 
 def eval_sets(exp: Experiment) -> dict[str, list[str]]:
     """{"task/lang": prompts} of the experiment's evaluation sets; a records task (`records:SOURCE@LANG`, one per
-    template language) in its data's language, its prompts the records' texts without the template's words."""
+    template language) in its data's language, its prompts the records' texts without the template's words; an
+    `lm_eval:NAME` task in its mapped languages, its prompts lm-eval's doc_to_text of the documents it scores."""
+    from xinstruct.evaluate import lm_eval_tasks
     from xinstruct.evaluate.tasks import TASKS, evaluation_languages
     from xinstruct.evaluate.tasks.common import TaskContext, task_prompts
     from xinstruct.evaluate.tasks.records import expand_tasks, records_task
@@ -249,6 +259,10 @@ def eval_sets(exp: Experiment) -> dict[str, list[str]]:
     ctx = TaskContext(record_sources=exp.data.sources, record_templates=exp.eval.templates)
     sets = {}
     for name in expand_tasks(exp.eval, exp.data.sources):
+        if lm_eval_tasks.is_lm_eval(name):  # checked like the others: lm-eval reads the documents here
+            by_lang = lm_eval_tasks.task_prompts(name, exp.eval.lm_eval, exp.eval_languages, exp.eval.limit)
+            sets |= {f"{name}/{lang}": texts for lang, texts in by_lang.items()}
+            continue
         task = TASKS[name] if name in TASKS else records_task(name, ctx)
         languages = evaluation_languages(task, exp.eval_languages, TaskContext(data_dir=exp.eval.data_dir))[0]
         for lang in languages:  # as the evaluation skips them

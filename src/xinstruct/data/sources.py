@@ -8,6 +8,8 @@ Formats (`format:` of a source):
 - `prompt_completion`: {prompt, completion}; other field names through `prompt_field` and
   `response_field` (the Vietnamese Alpaca uses {prompt, response}).
 - `parallel`: sentence pairs (see `parallel.py`), read with `load_pairs` for a language pair.
+- `lab_parallel`: the lab world's parallel corpus (path: `lab`; `lab.corpus.parallel_sentences`:
+  statements about the train people, the same line in every lab language), read like `parallel`.
 - `records`: raw task rows (e.g. KorNLI's sentence1/sentence2/gold_label) of one task cluster,
   read with `load_records`; the `templates` recipe turns them into instructions.
 Files: JSON, JSONL, CSV, Parquet, optionally `.gz`, or a hub id (see `readers.py`).
@@ -139,8 +141,10 @@ def _sharegpt(row: dict, where: str, cfg: SourceConfig) -> tuple[dict[str, str],
 _MAPPERS = {"alpaca": _alpaca, "messages": _messages, "sharegpt": _sharegpt, "prompt_completion": _prompt_completion}
 
 
-def load_pairs(name: str, cfg: SourceConfig, src: str, tgt: str) -> list[Pair]:
+def load_pairs(name: str, cfg: SourceConfig, src: str, tgt: str, world_config=None) -> list[Pair]:
     """Sentence pairs src -> tgt of a parallel source (either direction of a two-language corpus)."""
+    if cfg.format == "lab_parallel":
+        return lab_pairs(name, src, tgt, world_config)
     if cfg.format != "parallel":
         raise DataError(f"source {name!r} is format {cfg.format}, not a parallel corpus")
     if cfg.layout == "per_language":
@@ -158,6 +162,20 @@ def load_pairs(name: str, cfg: SourceConfig, src: str, tgt: str) -> list[Pair]:
     if src == cfg.language:
         return pairs
     return [Pair(p.id, p.target, p.source, p.target_lang, p.source_lang) for p in pairs]
+
+
+def lab_pairs(name: str, src: str, tgt: str, world_config=None) -> list[Pair]:
+    """Pairs src -> tgt of the lab parallel corpus of the world `world_config` (line k is line k in every
+    language, so the recipes' one seeded line order is the same for every pair)."""
+    from xinstruct.lab.corpus import parallel_sentences
+    from xinstruct.lab.world import World, WorldConfig
+
+    world = World(world_config or WorldConfig())
+    for lang in (src, tgt):
+        if lang not in world.config.languages:
+            raise DataError(f"source {name!r} (lab_parallel): {lang!r} is not a language of the lab world")
+    lines = parallel_sentences(world)
+    return [Pair(f"{name}-{k:05d}", line[src], line[tgt], src, tgt, k) for k, line in enumerate(lines, 1)]
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,18 @@
 """The evaluation request cache: one SQLite file, (model, task, example, request) -> what the model answered.
 
 - model: a fingerprint of the weights (sha256 over the model directory's weight, config and tokenizer
-  files, plus the base model's for a LoRA adapter; a hub id's resolved commit), with the dtype;
+  files, plus the base model's for a LoRA adapter; a hub id's resolved commit), with the dtype and, off
+  the CPU, the device kind (`Placement.cache_tag`: `torch.float32` on the CPU, `torch.bfloat16:cuda`);
 - task: name@version; example: language/id;
 - request: sha256 of the canonical JSON of what was asked (generation: the messages, max_new_tokens
   and decoding settings; multiple choice: context and continuation), with the engine's version;
 - value: JSON (the generated text, or [loglikelihood, is_greedy]).
 
 WAL mode, one transaction per batch: an evaluation killed mid-way keeps every finished batch and a
-rerun sends only the missing requests to the model. Stored: hashes, example ids, model file paths and
-model outputs; no prompts.
+rerun sends only the missing requests to the model. Under torchrun / accelerate launch the ranks of one
+machine commit their own batches to the same file (WAL serialises writers, each waiting its turn up to the
+busy timeout) while rank 0 alone reads it (`xinstruct.evaluate.parallel`).
+Stored: hashes, example ids, model file paths and model outputs; no prompts.
 File hashes are kept by (path, size, mtime, inode), so a resumed evaluation does not rehash the weights
 (a retrained model is renamed into place: a new inode even where mtimes are coarse).
 """

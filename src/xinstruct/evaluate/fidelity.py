@@ -51,13 +51,14 @@ def lingua_fidelity(answers: list[str], expected: str, candidates: tuple[str, ..
     return metrics, per_answer
 
 
-def line_pass_rate(answers: list[str], expected: str) -> tuple[dict, list[dict]]:
+def line_pass_rate(answers: list[str], expected: str, vacuous: bool = True) -> tuple[dict, list[dict]]:
     """({"lpr"}, per answer {"lpr": 1/0, or None when the benchmark skips it}) for answers expected in
     `expected`; ({}, [{}...]) when fastText's lid.176 has no such language (the lab's, say).
 
     As the benchmark: an answer without a line of 5+ tokens is skipped; LPR is the share of the rest whose
     every line is in the language, 1.0 when none is left (then every answer carries that 1.0, so the
-    per-answer values always average to the reported one)."""
+    per-answer values always average to the reported one; `vacuous=False` leaves them None and reports nothing,
+    for the judge's per-answer comparison)."""
     from xinstruct.languages import language_subtag
     from xinstruct.metrics.language_confusion import LID176_LANGUAGES, judge, summarize
 
@@ -68,5 +69,7 @@ def line_pass_rate(answers: list[str], expected: str) -> tuple[dict, list[dict]]
     lpr = summarize(judgements, lang)["lpr"]
     passes = [j.line_pass for j in judgements]
     if all(p is None for p in passes):
+        if not vacuous:
+            return {}, [{} for _ in answers]
         passes = [lpr] * len(answers)
     return {"lpr": lpr}, [{"lpr": p} for p in passes]

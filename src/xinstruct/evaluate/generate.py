@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from xinstruct.evaluate.device import input_device
 from xinstruct.evaluate.lm_head import head_logits, plain_head
 from xinstruct.progress import progress_bar
 
 if TYPE_CHECKING:
     from xinstruct.evaluate.cache import TaskCache
+    from xinstruct.evaluate.parallel import Shards
 
 ENGINE = "generate/3"  # bump when the decoding or post-processing below changes: invalidates cached outputs
 VLLM_ENGINE = "vllm/1"  # vLLM's kernels may differ from HF's in the last bits: its answers are cached apart
@@ -35,6 +37,7 @@ def generate(
     cache: TaskCache | None = None,
     examples: Sequence[str] | None = None,
     stop: Sequence[str] = (),
+    shards: Shards | None = None,
 ) -> list[str]:
     """Greedy completions of chat `prompts` (lists of messages), in the same order.
 
@@ -42,12 +45,15 @@ def generate(
     everything after them, as lm-evaluation-harness's `until` does.
 
     `cache` answers the prompts it has (keyed by `examples`, the example ids, and the request) and
-    stores the rest batch by batch.
+    stores the rest batch by batch. `shards` (data-parallel evaluation, `xinstruct.evaluate.parallel`):
+    this rank generates its share of the batches a single process would run, and gets everyone's answers.
     """
     import torch
 
     from xinstruct.evaluate.cache import materialize, request_key
+    from xinstruct.evaluate.parallel import Shards
 
+    shards = shards or Shards()
     examples = list(examples) if examples is not None else [""] * len(prompts)
     vllm = getattr(model, "is_vllm", False)
     asked = {
@@ -57,7 +63,7 @@ def generate(
         **({"stop": list(stop)} if stop else {}),
     }
     keys = [(example, request_key({**asked, "messages": p})) for example, p in zip(examples, prompts, strict=True)]
-    found = cache.get_many(keys) if cache is not None else {}
+    found = shards.lookup(cache, keys)
     outputs: list[str] = [found.get(key, "") for key in keys]
     todo = [i for i, key in enumerate(keys) if key not in found]
     if todo:
@@ -74,14 +80,18 @@ def generate(
         "pad_token_id": pad,
         "eos_token_id": tokenizer.eos_token_id,
     }
-    with progress_bar() as bar, torch.inference_mode():
+    bar = progress_bar()
+    bar.disable = not shards.is_main  # one bar per evaluation, not one per rank
+    mine: dict[int, str] = {}
+    with bar, torch.inference_mode():
         task = bar.add_task(description, total=len(prompts), completed=len(prompts) - len(todo))
         if vllm or not todo:
             batches = [(todo[k : k + VLLM_CHUNK], []) for k in range(0, len(todo), VLLM_CHUNK)]
         else:
             model.eval()
-            batches = plan_batches(encoded, batch_size)
-        for idx, shared in batches:
+            batches = plan_batches(encoded, batch_size)  # every rank plans the same: it depends on the prompts only
+        for b in shards.mine(len(batches)):
+            idx, shared = batches[b]
             if vllm:
                 generated = model.generate_ids([encoded[i] for i in idx], max_new_tokens, stop)
             else:
@@ -90,10 +100,15 @@ def generate(
                 text = tokenizer.decode(tokens, skip_special_tokens=True)
                 for end in stop:
                     text = text.split(end)[0]
-                outputs[i] = text.strip()
-            if cache is not None:  # one commit per batch: a killed run loses at most this batch
-                cache.put_many([(keys[i], outputs[i]) for i in idx])
+                mine[i] = text.strip()
+            shards.scored += len(idx)
+            # one commit per batch: a killed run loses at most this batch
+            shards.commit(cache, [(keys[i], mine[i]) for i in idx])
             bar.update(task, advance=len(idx))
+        if todo:
+            for i, text in shards.merge(mine, cache, keys).items():
+                outputs[i] = text
+        bar.update(task, completed=len(prompts))
     return outputs
 
 
@@ -173,6 +188,8 @@ def _generate_batch(
         attention[row, top - s : top] = 1
         input_ids[row, top + width - len(rest) :] = torch.tensor(rest)
         attention[row, top + width - len(rest) :] = 1
+    device = input_device(model)  # built on the CPU, moved once (no-ops there)
+    input_ids, attention = input_ids.to(device), attention.to(device)
     prefix = None
     if top:
         firsts = [
@@ -180,7 +197,7 @@ def _generate_batch(
             for row in range(len(prompts))
             if row == 0 or prompts[row][: shared[row]] != prompts[row - 1][: shared[row - 1]]
         ]
-        group_of = torch.tensor([sum(f <= row for f in firsts) - 1 for row in range(len(prompts))])
+        group_of = torch.tensor([sum(f <= row for f in firsts) - 1 for row in range(len(prompts))], device=device)
         prefix_mask = attention[firsts, :top]
         positions = (prefix_mask.cumsum(-1) - 1).clamp(min=0)
         prefix = model.get_decoder()(  # the decoder alone: the prefix needs its KV cache, not its logits
@@ -222,10 +239,11 @@ def _greedy(model, input_ids, attention, prefix, top: int, settings: dict, token
     from transformers import StaticCache
 
     rows, length = input_ids.shape
+    device = input_ids.device
     max_new_tokens, eos, pad = settings["max_new_tokens"], settings["eos_token_id"], settings["pad_token_id"]
     decoder = model.get_decoder()
     cache = StaticCache(config=model.config, max_cache_len=length + max_new_tokens)
-    mask = torch.cat([attention, torch.ones((rows, max_new_tokens), dtype=attention.dtype)], dim=1)
+    mask = torch.cat([attention, torch.ones((rows, max_new_tokens), dtype=attention.dtype, device=device)], dim=1)
     positions = (attention.cumsum(-1) - 1).clamp(min=0)
     if prefix is not None:  # the shared prefix (positions 0..top-1), computed once per group, goes in first
         for index, layer in enumerate(prefix.layers):
@@ -235,20 +253,21 @@ def _greedy(model, input_ids, attention, prefix, top: int, settings: dict, token
         attention_mask=mask,
         position_ids=positions[:, top:],
         past_key_values=cache,
-        cache_position=torch.arange(top, length),
+        cache_position=torch.arange(top, length, device=device),
         use_cache=True,
     ).last_hidden_state[:, -1]
-    done = torch.zeros(rows, dtype=torch.bool)
+    done = torch.zeros(rows, dtype=torch.bool, device=device)
     out: list[torch.Tensor] = []
     position = positions[:, -1:]
     for step in range(max_new_tokens):
-        token = head_logits(model, hidden).argmax(-1).masked_fill(done, pad)
+        # bf16 logits pick what their exact fp32 upcast would (what model.generate takes the argmax of)
+        token = head_logits(model, hidden).argmax(-1).to(device).masked_fill(done, pad)
         out.append(token)
         if eos is not None:
             done |= token == eos
         if stop:
             texts = tokenizer.batch_decode(torch.stack(out, 1), skip_special_tokens=True)
-            done |= torch.tensor([any(s in text for s in stop) for text in texts])
+            done |= torch.tensor([any(s in text for s in stop) for text in texts], device=device)
         if bool(done.all()) or step == max_new_tokens - 1:
             break
         position = position + 1
@@ -257,7 +276,7 @@ def _greedy(model, input_ids, attention, prefix, top: int, settings: dict, token
             attention_mask=mask,
             position_ids=position,
             past_key_values=cache,
-            cache_position=torch.tensor([length + step]),
+            cache_position=torch.tensor([length + step], device=device),
             use_cache=True,
         ).last_hidden_state[:, -1]
     return torch.stack(out, 1).tolist()

@@ -27,6 +27,8 @@ def plain_head(model) -> bool:
         return False
     if getattr(model.config, "final_logit_softcapping", None):
         return False
+    if set((getattr(model, "hf_device_map", None) or {}).values()) & {"cpu", "disk"}:
+        return False  # weights offloaded by accelerate are not resident: only the model's own forward loads them
     try:
         decoder, head = model.get_decoder(), model.get_output_embeddings()
     except (AttributeError, NotImplementedError):
@@ -35,9 +37,12 @@ def plain_head(model) -> bool:
 
 
 def head_logits(model, hidden):
-    """Logits of 2D `hidden` (positions x hidden size)."""
+    """Logits of 2D `hidden` (positions x hidden size), in the model's dtype (callers upcast what they need).
+
+    With `device_map="auto"` the head may sit on another GPU than the decoder's last layer: `hidden` moves
+    there (a no-op on one device)."""
     import torch
 
     head = model.get_output_embeddings()
-    logits = torch.mm(head.weight, hidden.T).T
+    logits = torch.mm(head.weight, hidden.to(head.weight.device).T).T
     return logits if head.bias is None else logits + head.bias

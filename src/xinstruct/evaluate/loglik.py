@@ -19,16 +19,19 @@ batched); each batch is committed to the cache as soon as it is done.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from xinstruct.evaluate.device import input_device
 from xinstruct.evaluate.lm_head import plain_head
 from xinstruct.progress import progress_bar
 
 if TYPE_CHECKING:
     from xinstruct.evaluate.cache import TaskCache
+    from xinstruct.evaluate.parallel import Shards
 
 ENGINE = "loglikelihood/3"  # bump when the scoring below changes: invalidates cached log-likelihoods
+VLLM_ENGINE = "vllm-loglikelihood/1"  # vLLM's prompt logprobs (`VLLMEngine.loglikelihood_ids`), cached apart
 
 
 def encode_pair(tokenizer, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -53,22 +56,29 @@ def loglikelihoods(
     description: str = "scoring",
     cache: TaskCache | None = None,
     examples: Sequence[str] | None = None,
+    shards: Shards | None = None,
 ) -> list[tuple[float, bool]]:
     """(log-likelihood, is_greedy) of each (context, continuation), in input order.
 
     `cache` answers the requests it has (keyed by `examples`, the example ids, and the request) and
-    stores the rest batch by batch.
+    stores the rest batch by batch. `shards` (data-parallel evaluation, `xinstruct.evaluate.parallel`):
+    this rank scores its share of the batches a single process would run, and gets everyone's results.
+    `model` may also be a `VLLMEngine`: the same requests, scored from vLLM's prompt logprobs.
     """
     import torch
 
     from xinstruct.evaluate.cache import materialize, request_key
+    from xinstruct.evaluate.parallel import Shards
 
+    shards = shards or Shards()
+    vllm = getattr(model, "is_vllm", False)
+    engine = VLLM_ENGINE if vllm else ENGINE
     examples = list(examples) if examples is not None else [""] * len(requests)
     keys = [
-        (example, request_key({"engine": ENGINE, "context": ctx, "continuation": cont}))
+        (example, request_key({"engine": engine, "context": ctx, "continuation": cont}))
         for example, (ctx, cont) in zip(examples, requests, strict=True)
     ]
-    found = cache.get_many(keys) if cache is not None else {}
+    found = shards.lookup(cache, keys)
     results: list[tuple[float, bool]] = [(0.0, False)] * len(requests)
     for i, key in enumerate(keys):
         if key in found:
@@ -78,53 +88,86 @@ def loglikelihoods(
         return results
     model = materialize(model)
     pairs = {i: encode_pair(tokenizer, *requests[i]) for i in todo}
-    max_length = getattr(model.config, "max_position_embeddings", None) or 2048
-    inputs = {i: (ctx + cont)[-(max_length + 1) :][:-1] for i, (ctx, cont) in pairs.items()}
-    order = sorted(todo, key=lambda i: -len(inputs[i]))
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     if cache is not None:
         description = f"{description} ({len(requests) - len(todo)} cached)"
-    model.eval()
-    shared = _can_share_contexts(model) and all(len(pairs[i][0]) + len(pairs[i][1]) <= max_length for i in todo)
-    with progress_bar() as bar, torch.inference_mode():
+    if vllm:
+        batches, score = _vllm_plan(model, pairs, todo)
+    else:
+        model.eval()
+        batches, score = _hf_plan(model, tokenizer, pairs, todo, batch_size)
+    bar = progress_bar()
+    bar.disable = not shards.is_main  # one bar per evaluation, not one per rank
+    mine: dict[int, tuple[float, bool]] = {}
+    with bar, torch.inference_mode():
         task = bar.add_task(description, total=len(requests), completed=len(requests) - len(todo))
-        if shared and todo:  # choices of one context in one row: the context is computed once
-            groups: dict[tuple[int, ...], list[int]] = {}
-            for i in todo:
-                groups.setdefault(tuple(pairs[i][0]), []).append(i)
-            rows = sorted(groups.values(), key=lambda g: -_tree_length(pairs, g))
-            per_batch = max(1, round(batch_size * len(rows) / len(todo)))  # about batch_size requests per batch
-            for start in range(0, len(rows), per_batch):
-                batch = rows[start : start + per_batch]
-                for i, value in _score_trees(model, pairs, batch, pad).items():
-                    results[i] = value
-                done = [i for group in batch for i in group]
-                if cache is not None:  # one commit per batch: a killed run loses at most this batch
-                    cache.put_many([(keys[i], list(results[i])) for i in done])
-                bar.update(task, advance=len(done))
-            return results
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            width = max(len(inputs[i]) for i in idx)
-            keep = max(len(pairs[i][1]) for i in idx)
-            input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
-            attention = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, i in enumerate(idx):  # left padding: every continuation ends at the last position
-                input_ids[row, width - len(inputs[i]) :] = torch.tensor(inputs[i])
-                attention[row, width - len(inputs[i]) :] = 1
-            positions = (attention.cumsum(-1) - 1).clamp(min=0)
-            # logits only for the last `keep` positions: no log-softmax over the whole sequence x vocabulary
-            logits = model(input_ids=input_ids, attention_mask=attention, position_ids=positions, logits_to_keep=keep)
-            logprobs = torch.log_softmax(logits.logits.float(), dim=-1)
-            for row, i in enumerate(idx):
-                cont = torch.tensor(pairs[i][1])
-                scored = logprobs[row, keep - len(cont) :]
-                ll = float(scored.gather(-1, cont[:, None]).sum())
-                results[i] = (ll, bool((scored.argmax(-1) == cont).all()))
-            if cache is not None:  # one commit per batch: a killed run loses at most this batch
-                cache.put_many([(keys[i], list(results[i])) for i in idx])
-            bar.update(task, advance=len(idx))
+        for b in shards.mine(len(batches)):
+            scored = score(batches[b])
+            mine.update(scored)
+            shards.scored += len(scored)
+            # one commit per batch: a killed run loses at most this batch
+            shards.commit(cache, [(keys[i], list(value)) for i, value in scored.items()])
+            bar.update(task, advance=len(scored))
+        merged = shards.merge(mine, cache, keys)
+        bar.update(task, completed=len(requests))
+    for i, value in merged.items():
+        results[i] = value
     return results
+
+
+def _hf_plan(model, tokenizer, pairs: dict, todo: list[int], batch_size: int) -> tuple[list, Callable]:
+    """The HF engine's batches (a pure function of the requests: every rank plans the same) and their scorer."""
+    device = input_device(model)
+    max_length = getattr(model.config, "max_position_embeddings", None) or 2048
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    if _can_share_contexts(model) and all(len(pairs[i][0]) + len(pairs[i][1]) <= max_length for i in todo):
+        groups: dict[tuple[int, ...], list[int]] = {}  # choices of one context in one row: the context computed once
+        for i in todo:
+            groups.setdefault(tuple(pairs[i][0]), []).append(i)
+        rows = sorted(groups.values(), key=lambda g: -_tree_length(pairs, g))
+        per_batch = max(1, round(batch_size * len(rows) / len(todo)))  # about batch_size requests per batch
+        batches = [rows[start : start + per_batch] for start in range(0, len(rows), per_batch)]
+        return batches, lambda batch: _score_trees(model, pairs, batch, pad)
+    inputs = {i: (ctx + cont)[-(max_length + 1) :][:-1] for i, (ctx, cont) in pairs.items()}
+    order = sorted(todo, key=lambda i: -len(inputs[i]))
+    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+    return batches, lambda idx: _score_padded(model, pairs, inputs, idx, pad, device)
+
+
+def _vllm_plan(engine, pairs: dict, todo: list[int]) -> tuple[list, Callable]:
+    """vLLM schedules its own batches: chunks of the requests, each one call (and one cache commit)."""
+    from xinstruct.evaluate.generate import VLLM_CHUNK
+
+    batches = [todo[start : start + VLLM_CHUNK] for start in range(0, len(todo), VLLM_CHUNK)]
+    return batches, lambda idx: dict(zip(idx, engine.loglikelihood_ids([pairs[i] for i in idx]), strict=True))
+
+
+def _score_padded(model, pairs: dict, inputs: dict, idx: list[int], pad: int, device) -> dict[int, tuple[float, bool]]:
+    """One left-padded row per request, the model's own forward with logits for the scored positions only."""
+    import torch
+
+    width = max(len(inputs[i]) for i in idx)
+    keep = max(len(pairs[i][1]) for i in idx)
+    input_ids = torch.full((len(idx), width), pad, dtype=torch.long)
+    attention = torch.zeros((len(idx), width), dtype=torch.long)
+    for row, i in enumerate(idx):  # left padding: every continuation ends at the last position
+        input_ids[row, width - len(inputs[i]) :] = torch.tensor(inputs[i])
+        attention[row, width - len(inputs[i]) :] = 1
+    positions = (attention.cumsum(-1) - 1).clamp(min=0)
+    # logits only for the last `keep` positions: no log-softmax over the whole sequence x vocabulary
+    logits = model(
+        input_ids=input_ids.to(device),
+        attention_mask=attention.to(device),
+        position_ids=positions.to(device),
+        logits_to_keep=keep,
+    )
+    logprobs = torch.log_softmax(logits.logits.float(), dim=-1)  # float32 whatever the model's dtype
+    out = {}
+    for row, i in enumerate(idx):
+        cont = torch.tensor(pairs[i][1], device=logprobs.device)
+        scored = logprobs[row, keep - len(cont) :]
+        ll = float(scored.gather(-1, cont[:, None]).sum())
+        out[i] = (ll, bool((scored.argmax(-1) == cont).all()))
+    return out
 
 
 def _can_share_contexts(model) -> bool:
@@ -187,16 +230,22 @@ def _score_trees(model, pairs: dict, groups: list[list[int]], pad: int) -> dict[
             where[i] = [scored.setdefault((row, column), len(scored)) for column in columns]
     if not scored:  # only empty continuations: nothing to score
         return {i: (0.0, True) for i in where}
-    mask = allowed
+    device = input_device(model)  # built on the CPU, moved once (no-ops there)
+    mask = allowed.to(device)
     if model.config._attn_implementation == "eager":
-        mask = torch.zeros(allowed.shape, dtype=model.dtype).masked_fill(~allowed, torch.finfo(model.dtype).min)
-    hidden = model.get_decoder()(input_ids=input_ids, attention_mask=mask, position_ids=positions).last_hidden_state
-    rows, columns = (torch.tensor(side) for side in zip(*scored, strict=True))
-    logprobs = torch.log_softmax(model.get_output_embeddings()(hidden[rows, columns]).float(), dim=-1)  # one head call
-    index = torch.tensor([k for i in where for k in where[i]])
-    targets = torch.tensor([t for i in where for t in pairs[i][1]])
-    token_ll = logprobs[index, targets]
-    greedy = logprobs.argmax(-1)[index] == targets
+        floor = torch.finfo(model.dtype).min
+        mask = torch.zeros(mask.shape, dtype=model.dtype, device=device).masked_fill(~mask, floor)
+    decoder = model.get_decoder()
+    hidden = decoder(
+        input_ids=input_ids.to(device), attention_mask=mask, position_ids=positions.to(device)
+    ).last_hidden_state
+    rows, columns = (torch.tensor(side, device=hidden.device) for side in zip(*scored, strict=True))
+    # one head call; log-softmax in float32 whatever the model's dtype (a bf16 head's logits are upcast first)
+    logprobs = torch.log_softmax(model.get_output_embeddings()(hidden[rows, columns]).float(), dim=-1)
+    index = torch.tensor([k for i in where for k in where[i]], device=logprobs.device)
+    targets = torch.tensor([t for i in where for t in pairs[i][1]], device=logprobs.device)
+    token_ll = logprobs[index, targets].cpu()  # one device-to-host copy, not one per request
+    greedy = (logprobs.argmax(-1)[index] == targets).cpu()
     out, start = {}, 0
     for i in where:
         end = start + len(pairs[i][1])

@@ -142,3 +142,45 @@ def qa_questions(world: World, lang: str) -> list[dict[str, str]]:
                 }
             )
     return rows
+
+
+def yesno_questions(world: World, lang: str) -> list[dict[str, str]]:
+    """One yes/no question per fact of every held-out person, in `lang`: the true value is asked for
+    about half of them (a seeded coin per person and attribute, the same in every language), another
+    value otherwise. The reference is the canonical answer ("yes, the city of N is V." / "no, ...")."""
+    rows = []
+    for person in world.heldout_people:
+        for attr, value in person.facts.items():
+            rng = random.Random(f"{world.config.seed}:yesno:{person.name}:{attr}")
+            asked = value if rng.random() < 0.5 else _other_value(rng, attr, value)
+            slots = {"attr": attr, "name": person.name, "value": asked}
+            answer = "fact_yes" if asked == value else "fact_no"
+            rows.append(
+                {
+                    "id": f"{person.name}-{attr}-yesno",
+                    "question": world.render("ask_yesno", slots, lang),
+                    "answer": world.render(answer, {**slots, "value": value}, lang),
+                    "value": value,
+                    "attr": attr,
+                    "asked": asked,
+                }
+            )
+    return rows
+
+
+# Statement templates of the lab parallel corpus (each fact of each train person in each).
+_PARALLEL_TEMPLATES = ("fact", "fact_has", "fact_inverse")
+
+
+def parallel_sentences(world: World) -> list[dict[str, str]]:
+    """The lab parallel corpus (`format: lab_parallel`): one line per train person, fact and statement
+    template, each line the same sentence in every language of the world ({tag: sentence}), in a fixed
+    order. Only train people: no line is about a held-out person, so none is (or answers) a lab_qa
+    question; the facts are the ones pretraining already states."""
+    lines = []
+    for person in world.train_people:
+        for attr, value in person.facts.items():
+            slots = {"attr": attr, "name": person.name, "value": value}
+            for template in _PARALLEL_TEMPLATES:
+                lines.append({lang.tag: world.render(template, slots, lang.tag) for lang in world.languages})
+    return lines

@@ -178,6 +178,61 @@ class World:
         raise ValueError(f"not a lab sentence: {sentence!r}")
 
     @cached_property
+    def _patterns(self) -> dict[str, list[tuple[str, re.Pattern[str]]]]:
+        """Per language, (template, regex) of every template rendered with its slots as groups."""
+        out: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+        for lang in self.languages:
+            lexicon = self.lexicons[lang.tag]
+
+            def part(w: str, lexicon: dict[str, str] = lexicon) -> str:
+                if w.startswith("{"):
+                    return f"(?P<{w[1:-1]}>\\w+)"
+                return "," if w == "," else re.escape(lexicon[w])
+
+            patterns = []
+            for name, t in TEMPLATES.items():
+                regex = " ".join(part(w) for w in t.words(lang.order)).replace(" ,", ",") + re.escape(t.end)
+                if t.prefix:
+                    regex = " ".join(part(w) for w in t.prefix) + ", " + regex
+                patterns.append((name, re.compile(regex)))
+            out[lang.tag] = patterns
+        return out
+
+    @cached_property
+    def _reverse(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Per language: written form -> English, for names, attributes and values."""
+        values = {v for vs in ATTRIBUTES.values() for v in vs}
+        out = {}
+        for lang in self.languages:
+            lexicon = self.lexicons[lang.tag]
+            out[lang.tag] = {
+                "name": {lang.script(n): n for n in self.names},
+                "attr": {lexicon[a]: a for a in ATTRIBUTES},
+                "value": {lexicon[v]: v for v in values},
+            }
+        return out
+
+    def parse(self, sentence: str, lang: str) -> tuple[str, dict[str, str]]:
+        """Inverse of `render(..., lang)`: the template and English slots of one sentence in `lang`.
+
+        ValueError when it is not a lab sentence of that language (any template, words of its lexicon,
+        known names; a value need not be one of the attribute's: "the colour of N is paris." parses)."""
+        reverse = self._reverse[lang]
+        for name, pattern in self._patterns[lang]:
+            m = pattern.fullmatch(sentence.strip())
+            if not m:
+                continue
+            slots = {}
+            for slot, form in m.groupdict().items():
+                kind = "name" if slot in ("name", "name2") else slot
+                if form not in reverse[kind]:
+                    break
+                slots[slot] = reverse[kind][form]
+            else:
+                return name, slots
+        raise ValueError(f"not a lab sentence in {lang}: {sentence!r}")
+
+    @cached_property
     def names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.people)
 

@@ -65,6 +65,7 @@ class RecipeContext:
     records: Callable[[str], list[TaskRecord]] = field(default=lambda name: [])
     notes: dict = field(default_factory=dict)  # recipe facts for the manifest (e.g. held-out clusters)
     drawn: dict[str, int] = field(default_factory=dict)  # source (or "parallel[pivot-x]") -> prefix length drawn
+    loaded: dict = field(default_factory=dict)  # what the loaders read (shared with other arms' contexts)
 
     def rng(self, recipe: str) -> random.Random:
         """A generator seeded by (experiment seed, recipe), for choices other than which examples to draw

@@ -10,6 +10,9 @@ A grid's directory (`grid.json`, written by `xinstruct run` for a model list or 
 reported per model: each model's seeds are its runs, so values are seed means, intervals resample
 the examples within every seed and paired tests pair the same examples and seeds. `results.csv`
 then holds every cell's rows with `model` and `seed` columns; `transfer-<model>.png` per model.
+
+Declared claims (`claims:` of the experiment, kept in `DIR/experiment.json`) are checked first and
+written to `claims.json` (`report.claims`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from xinstruct.errors import XinstructError
 from xinstruct.evaluate.runner import RESULT_COLUMNS, write_results
 from xinstruct.pipeline import GRID
 from xinstruct.report.analysis import Analysis
+from xinstruct.report.claims import CLAIMS, check_claims, claims_html, claims_markdown, declared_claims, write_claims
 from xinstruct.report.evidence import RESULTS, load_runs
 from xinstruct.report.html import grid_html_report, html_report
 from xinstruct.report.plots import heatmap_png
@@ -43,10 +47,40 @@ def make_report(out: Path, metric: str = "accuracy", title: str = "experiment", 
     if list(out.glob("*/eval/metrics.csv")) or list(out.glob("*/judge/metrics.csv")):
         write_results(runs[0].rows, out / RESULTS)
     analysis = Analysis(runs, metric)
-    atomic_write_text(out / "report.md", markdown_report(analysis, title))
-    atomic_write_text(out / "report.html", html_report(analysis, title))
+    claims = check_claims([(None, analysis)], declared_claims(out))
+    if claims or (out / CLAIMS).exists():
+        write_claims(out, claims)
+    note = environment_note([out, *seeds])
+    atomic_write_text(out / "report.md", markdown_report(analysis, title, [*note, *claims_markdown(claims)]))
+    atomic_write_text(out / "report.html", html_report(analysis, title, claims_html(claims)))
     _write_heatmap(analysis, out / "transfer.png", title)
     return rich_table(analysis.rows, metric)
+
+
+def environment_note(dirs: list[Path]) -> list[str]:
+    """A warning (printed, and lines for report.md) when the compared arms were trained or evaluated in
+    different environments (library versions, device, CPU kernel family): their numbers may differ for
+    that reason alone. Read from the stage manifests; nothing when they agree or do not say."""
+    from xinstruct.environment import differences
+    from xinstruct.progress import warn
+
+    found = {}
+    for directory in dirs:
+        for manifest in sorted(
+            [*Path(directory).glob("*/train/manifest.json"), *Path(directory).glob("*/eval/manifest.json")]
+        ):
+            env = json.loads(manifest.read_text(encoding="utf-8")).get("environment")
+            if env:
+                found[f"{manifest.parent.parent.name}/{manifest.parent.name}"] = env
+    diff = differences(found)
+    if not diff:
+        return []
+    text = "; ".join(
+        f"{field}: " + ", ".join(f"{who} {v}" for who, v in values.items()) for field, values in diff.items()
+    )
+    warn(f"the compared arms were produced in different environments ({text})")
+    return ["> **Warning**: the compared arms were produced in different environments, which alone can change the "
+            f"numbers: {text}.", ""]  # fmt: skip
 
 
 def _write_heatmap(analysis: Analysis, path: Path, title: str) -> None:
@@ -89,6 +123,10 @@ def make_grid_report(out: Path, metric: str, title: str) -> Table:
         writer.writeheader()
         writer.writerows(rows)
     (out / (RESULTS + ".tmp")).replace(out / RESULTS)
-    atomic_write_text(out / "report.md", grid_markdown_report(sections, title))
-    atomic_write_text(out / "report.html", grid_html_report(sections, title))
+    claims = check_claims(sections, declared_claims(out))
+    if claims or (out / CLAIMS).exists():
+        write_claims(out, claims)
+    note = environment_note([out / c["path"] for c in cells])
+    atomic_write_text(out / "report.md", grid_markdown_report(sections, title, [*note, *claims_markdown(claims)]))
+    atomic_write_text(out / "report.html", grid_html_report(sections, title, claims_html(claims)))
     return rich_table(console_rows, metric)

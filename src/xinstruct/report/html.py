@@ -47,13 +47,13 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img class="plot" alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
 
 
-def html_report(analysis: Analysis, title: str) -> str:
-    return html_page(title, html_sections(analysis, title))
+def html_report(analysis: Analysis, title: str, preface: str = "") -> str:
+    return html_page(title, html_sections(analysis, title, preface=preface))
 
 
-def grid_html_report(sections: list[tuple[str, Analysis]], title: str) -> str:
+def grid_html_report(sections: list[tuple[str, Analysis]], title: str, preface: str = "") -> str:
     """One page for a model x seed grid: a section (transfer matrix, comparisons) per model."""
-    body = [f"<h1>{html.escape(title)}</h1>"]
+    body = [f"<h1>{html.escape(title)}</h1>", preface]
     body.append('<p class="note">One section per model; each model\'s values are means over its seeds.</p>')
     body += [html_sections(analysis, f"model {model}", level=2) for model, analysis in sections]
     return html_page(title, "\n".join(body))
@@ -66,9 +66,9 @@ def html_page(title: str, body: str) -> str:
     )
 
 
-def html_sections(analysis: Analysis, title: str, level: int = 1) -> str:
-    """The report's sections for one analysis, headings starting at <h`level`>."""
-    parts = [f"<h1>{html.escape(title)}</h1>"]
+def html_sections(analysis: Analysis, title: str, level: int = 1, preface: str = "") -> str:
+    """The report's sections for one analysis, headings starting at <h`level`>; `preface` (the claims) first."""
+    parts = [f"<h1>{html.escape(title)}</h1>", preface]
     runs = len(analysis.runs)
     parts.append(
         '<p class="note">Percentages; [low, high] is a 95% bootstrap confidence interval over examples'

@@ -31,7 +31,7 @@ def cell_text(value: float, low: float = math.nan, high: float = math.nan) -> st
     return _fmt(value) if math.isnan(low) else f"{_fmt(value)} [{_fmt(low)}, {_fmt(high)}]"
 
 
-def markdown_report(analysis, title: str) -> str:
+def markdown_report(analysis, title: str, preface: list[str] = ()) -> str:
     """report.md: significance lines, then per task and metric an arms x languages table with CIs
     and the seen / unseen / non-English macro averages."""
     from xinstruct.report.analysis import significance_line
@@ -44,6 +44,7 @@ def markdown_report(analysis, title: str) -> str:
         + ". `avg non-en` averages every language but English.",
         "",
     ]
+    lines += list(preface)  # the claims, first
     comparisons = [c for task in analysis.tasks for c in analysis.comparisons(task, analysis.headline[task])]
     if comparisons:
         lines += ["## Significance", ""]
@@ -90,9 +91,10 @@ def markdown_report(analysis, title: str) -> str:
     return "\n".join(lines)
 
 
-def grid_markdown_report(sections: list[tuple[str, object]], title: str) -> str:
+def grid_markdown_report(sections: list[tuple[str, object]], title: str, preface: list[str] = ()) -> str:
     """report.md of a model x seed grid: the single-model report per model, its headings one level down."""
     lines = [f"# {title}", "", "One section per model; each model's values are means over its seeds.", ""]
+    lines += list(preface)
     for model, analysis in sections:
         body = markdown_report(analysis, f"model {model}")
         lines += [f"#{line}" if line.startswith("#") else line for line in body.splitlines()]

@@ -7,13 +7,19 @@
 Each text is split into protected spans (code, URLs, placeholders, tags: returned byte-identical,
 never sent to a backend) and prose segments (`protect`). Unique segments are looked up in the
 SQLite cache (`cache`), only the misses are translated, longest first in batches of `batch_size`,
-and every batch is committed before the next, so a killed run resumes where it stopped. The lab
-backend is exact and instant and is not cached (see `backends.LabBackend`).
+and every batch is committed before the next, so a killed run resumes where it stopped. A backend
+with `concurrency` > 1 (a chat endpoint) gets one segment per call from that many worker threads at
+once; the finished ones are committed batch_size at a time as they come in, on the calling thread,
+and whatever finished is committed before an error ends the run, so a killed run still redoes only
+the batch being gathered and the requests in flight. The lab backend is exact and instant and is
+not cached (see `backends.LabBackend`).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from rich.progress import ProgressColumn
@@ -84,15 +90,69 @@ class Translator:
         bar.disable = not self.progress
         with bar:
             task = bar.add_task(f"translate {src}->{tgt} ({self.backend.name})", total=len(misses))
+            concurrency = getattr(self.backend, "concurrency", 1)
+            if concurrency > 1:
+                self._translate_concurrently(misses, src, tgt, key, shas, done, concurrency, bar, task)
+                return
             for i in range(0, len(misses), self.batch_size):
                 batch = misses[i : i + self.batch_size]
                 out = self.backend.translate_batch(batch, src, tgt)
                 if len(out) != len(batch):
                     raise RuntimeError(f"backend {self.backend.name} returned {len(out)} texts for {len(batch)}")
-                if self.cache is not None:
-                    self.cache.put_many(key, [(shas[s], t) for s, t in zip(batch, out, strict=True)])
-                done.update(zip(batch, out, strict=True))
+                self._commit(key, shas, list(zip(batch, out, strict=True)), done)
                 bar.advance(task, len(batch))
+
+    def _translate_concurrently(self, misses, src, tgt, key, shas, done, concurrency, bar, task) -> None:
+        """Up to `concurrency` segments in flight, one backend call each on a worker thread, refilled as
+        each finishes. Only this thread touches the cache: finished segments are committed in batches of
+        batch_size, as in the sequential path. On an error the requests in flight are let finish and
+        everything answered is committed before the error propagates (on Ctrl-C, without waiting)."""
+        todo = iter(misses)
+        in_flight: dict[Future, str] = {}
+        finished: list[tuple[str, str]] = []
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"translate-{self.backend.name}")
+
+        def refill() -> None:
+            for segment in islice(todo, concurrency - len(in_flight)):
+                in_flight[pool.submit(self.backend.translate_batch, [segment], src, tgt)] = segment
+
+        def collect(futures) -> BaseException | None:
+            """Move answered futures to `finished`; the first error among them, if any."""
+            error = None
+            for future in futures:
+                segment = in_flight.pop(future)
+                if future.exception() is not None:
+                    error = error or future.exception()
+                    continue
+                out = future.result()
+                if len(out) != 1:
+                    error = error or RuntimeError(f"backend {self.backend.name} returned {len(out)} texts for 1")
+                    continue
+                finished.append((segment, out[0]))
+                bar.advance(task, 1)
+            return error
+
+        try:
+            refill()
+            while in_flight:
+                error = collect(wait(in_flight, return_when=FIRST_COMPLETED)[0])
+                if error is not None:
+                    collect(wait(in_flight)[0])  # the answers already asked for are kept too
+                    raise error
+                while len(finished) >= self.batch_size:
+                    batch, finished = finished[: self.batch_size], finished[self.batch_size :]
+                    self._commit(key, shas, batch, done)
+                refill()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # on Ctrl-C, requests in flight finish on their own
+            if finished:
+                self._commit(key, shas, finished, done)
+
+    def _commit(self, key, shas, pairs: list[tuple[str, str]], done) -> None:
+        """Store (segment, translation) pairs in one cache transaction, and as done."""
+        if self.cache is not None:
+            self.cache.put_many(key, [(shas[s], t) for s, t in pairs])
+        done.update(pairs)
 
     def translate_examples(self, examples: list[Example], tgt: str) -> list[Example]:
         """Every message into `tgt` (assistant messages from `response_lang`, the others from `lang`).

@@ -6,8 +6,6 @@ A backend translates a batch of short prose segments (no code, URLs or placehold
 
 from __future__ import annotations
 
-import time
-
 from xinstruct.chat_client import ChatClient
 from xinstruct.config import TranslatorConfig
 from xinstruct.errors import ConfigError, DataError
@@ -20,6 +18,9 @@ class Backend:
 
     name = "backend"
     cacheable = True  # results go to the translation cache (and a progress bar is shown)
+    # segments the Translator may have in flight at once, each its own `translate_batch([segment])` call
+    # from a worker thread (a backend that sets it > 1 must be thread-safe); 1: batches, one at a time
+    concurrency = 1
 
     def check_pair(self, src: str, tgt: str) -> None:
         """Raise DataError if this backend cannot translate src -> tgt; cheap (loads no model)."""
@@ -196,7 +197,8 @@ SYSTEM_PROMPT = (
 
 
 class OpenAIBackend(Backend):
-    """An OpenAI-compatible chat endpoint (`xinstruct.chat_client`), one segment per request.
+    """An OpenAI-compatible chat endpoint (`xinstruct.chat_client`), one segment per request, up to
+    `concurrency` requests in flight (a served model batches concurrent requests: the throughput).
 
     The API key is read from the environment variable `api_key_env` at request time and only ever
     put in the Authorization header: never logged, cached or written anywhere.
@@ -204,20 +206,19 @@ class OpenAIBackend(Backend):
 
     name = "openai"
 
-    def __init__(self, cfg: TranslatorConfig, sleep=time.sleep):
+    def __init__(self, cfg: TranslatorConfig):
         self.cfg = cfg
+        self.concurrency = cfg.concurrency
         self.client = ChatClient(cfg.base_url, cfg.model, cfg.api_key_env, cfg.max_retries, cfg.timeout,
-                                 who="translator", sleep=sleep)  # fmt: skip
+                                 who="translator")  # fmt: skip
 
     def cache_model(self, src: str, tgt: str) -> str:
         return self.cfg.model
 
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
         system = SYSTEM_PROMPT.format(src=language_name(src), tgt=language_name(tgt))
-        return [
-            self.client.complete([{"role": "system", "content": system}, {"role": "user", "content": text}])
-            for text in texts
-        ]
+        conversations = [[{"role": "system", "content": system}, {"role": "user", "content": text}] for text in texts]
+        return self.client.complete_many(conversations, self.concurrency)
 
 
 def make_backend(cfg: TranslatorConfig, world_config=None) -> Backend:

@@ -1,6 +1,8 @@
 """Open-ended prompts for the judges, per language: the lab's, or JSON-lines files.
 
 - `lab`: the lab's questions about held-out people, with the true answer as the reference;
+- `lab_mixed`: those and one yes/no question per fact (`lab.corpus.yesno_questions`), for the lab
+  judge's logic aspect;
 - a directory in the HPLT instruction-test layout (`test_<lang>.jsonl`, e.g.
   ../shared/data/hplt_instruction_test), or a file path with a `{lang}` slot; each line
   `{"id": ..., "prompt": ..., "reference": ... (optional)}`.
@@ -66,11 +68,24 @@ def lab_prompts(model_dir: Path, lang: str) -> list[dict]:
     return [{"id": r["id"], "language": lang, "prompt": r["question"], "reference": r["answer"]} for r in rows]
 
 
+def lab_yesno_prompts(model_dir: Path, lang: str) -> list[dict]:
+    from xinstruct.lab.corpus import yesno_questions
+    from xinstruct.lab.pretrain import load_world
+
+    rows = yesno_questions(load_world(model_dir), lang)
+    return [{"id": r["id"], "language": lang, "prompt": r["question"], "reference": r["answer"]} for r in rows]
+
+
+LAB_SETS = ("lab", "lab_mixed")
+
+
 def load_prompts(source: str, lang: str, model_dir: Path | None, skip_invalid: bool, limit: int | None) -> list[dict]:
-    if source == "lab":
+    if source in LAB_SETS:
         if model_dir is None:
-            raise DataError("judge.prompts: lab needs the lab base model (model: lab)")
+            raise DataError(f"judge.prompts: {source} needs the lab base model (model: lab)")
         items = lab_prompts(model_dir, lang)
+        if source == "lab_mixed":
+            items += lab_yesno_prompts(model_dir, lang)
     else:
         items = load_prompt_file(prompt_file(source, lang), lang, skip_invalid)
     return items if limit is None else items[:limit]

@@ -13,7 +13,9 @@ language (greedy, `judge.max_new_tokens`); then, per `judge.modes`,
   its recipe (a pinch with share 1.0 or a translated monolingual arm counts). Where no arm is, the
   first arm stands in, with a warning. An arm is not compared with itself. The partner used in
   each language, and how it was chosen, is in `DIR/<arm>/judge/manifest.json`.
-A judge answer that is not the strict JSON asked for is asked again with the parse error (at most
+With `judge.backend: lab` the verdicts are computed exactly from the lab world (`lab.py`; harmlessness
+is not applicable there: no row, and `not_applicable` in the judge manifest). An LLM judge answer that
+is not the strict JSON asked for is asked again with the parse error (at most
 `judge.retries` times); what stays malformed is excluded from the means and counted in
 `judge_failures` (share of prompts). A mean's `n` is the number of valid verdicts it averages;
 judge_failures' `n` is the number of prompts. Answers and judgements go through the request cache
@@ -59,13 +61,22 @@ def judge_experiment(exp, out: Path, cache_dir: Path, base_model: Path | None) -
     records: dict[str, list[dict]] = {arm: [] for arm in arms}
     partners = pairwise_partners(exp, out, languages) if "pairwise" in cfg.modes else {}
     with RequestCache(cache_path(cache_dir)) as cache:
-        answers = {arm: _answers(arm, out / arm / "train", items, cfg, cache) for arm in arms}
+        from xinstruct.evaluate.device import resolve_placement
+
+        # the arms answer where and in the precision they are evaluated (eval.device / eval.dtype)
+        placement = resolve_placement(exp.eval.device, exp.eval.dtype, exp.eval.device_map, lab=exp.model == "lab")
+        answers = {arm: _answers(arm, out / arm / "train", items, cfg, cache, placement) for arm in arms}
         judge = make_judge(cfg, base_model)
         scope = cache.scope(judge.identity(cache), f"judge@{VERSION}")
+        aspects = getattr(judge, "aspects", tuple(ASPECTS))  # the lab judge: the applicable ones
         if "rubric" in cfg.modes:
             text = template("rubric", cfg.rubric_prompt)
             for arm in arms:
                 for lang in languages:
+                    if cfg.backend == "lab":  # exact verdicts, computed (lab.py)
+                        verdicts = judge.rubric(items[lang], answers[arm][lang])
+                        _rubric_results(arm, lang, items[lang], answers[arm][lang], verdicts, rows, records, aspects)
+                        continue
                     requests = [
                         (f"{arm}/{lang}/{item['id']}", rubric_request(text, item, answer, _name(lang)))
                         for item, answer in zip(items[lang], answers[arm][lang], strict=True)
@@ -79,6 +90,12 @@ def judge_experiment(exp, out: Path, cache_dir: Path, base_model: Path | None) -
                     partner = partners[lang]["arm"]
                     if partner == arm:
                         continue
+                    if cfg.backend == "lab":  # both orders, as below (the lab judge has no position bias)
+                        ab = judge.pairwise(items[lang], answers[arm][lang], answers[partner][lang])
+                        ba = judge.pairwise(items[lang], answers[partner][lang], answers[arm][lang])
+                        verdicts = [v for pair in zip(ab, ba, strict=True) for v in pair]
+                        _pairwise_results(arm, partner, lang, items[lang], verdicts, rows, records)
+                        continue
                     requests = []
                     for item, mine, theirs in zip(items[lang], answers[arm][lang], answers[partner][lang], strict=True):
                         key = f"{arm}|{partner}/{lang}/{item['id']}"
@@ -91,8 +108,10 @@ def judge_experiment(exp, out: Path, cache_dir: Path, base_model: Path | None) -
             write_results(rows[arm], tmp / "metrics.csv")
             with open(tmp / "predictions.jsonl", "w", encoding="utf-8") as f:
                 f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records[arm])
-            if partners:
-                manifest = {"pairwise_against": cfg.pairwise_against, "partners": partners}
+            manifest = {"pairwise_against": cfg.pairwise_against, "partners": partners} if partners else {}
+            if getattr(judge, "not_applicable", None):  # aspects the judge leaves out, and why (the lab's)
+                manifest["not_applicable"] = judge.not_applicable
+            if manifest:
                 (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return rows
 
@@ -101,15 +120,15 @@ def _name(lang: str) -> str:
     return display_name(lang)
 
 
-def _answers(arm: str, model_dir: Path, items: dict, cfg, cache: RequestCache) -> dict[str, list[str]]:
-    """The arm's answers to every prompt (request cache: a rerun loads no model)."""
+def _answers(arm: str, model_dir: Path, items: dict, cfg, cache: RequestCache, placement=None) -> dict[str, list[str]]:
+    """The arm's answers to every prompt, on `placement` (request cache: a rerun loads no model)."""
     from transformers import AutoTokenizer
 
     from xinstruct.evaluate.generate import generate
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = Lazy(lambda: load_model(model_dir)[0])
-    scope = cache.scope(cache_model_key(cache, model_dir), f"judge_prompts@{VERSION}")
+    model = Lazy(lambda: load_model(model_dir, placement=placement)[0])
+    scope = cache.scope(cache_model_key(cache, model_dir, placement), f"judge_prompts@{VERSION}")
     return {
         lang: generate(
             model,
@@ -173,21 +192,21 @@ def _summary(arm: str, task: str, lang: str, metrics: tuple[str, ...], valid: li
     return result_rows(arm, task, VERSION, lang, means, len(valid)) + result_rows(arm, task, VERSION, lang, failures, n)
 
 
-def _rubric_results(arm, lang, items, answers, verdicts, rows, records) -> None:
+def _rubric_results(arm, lang, items, answers, verdicts, rows, records, aspects=tuple(ASPECTS)) -> None:
     """Per answer: the six aspects, and beside the judged `language` the measured one: the Language
     Confusion Benchmark's line pass (`lpr`, fastText) and whether the two agree (`language_agreement`: the
     judge's language score >= 4 of 5 exactly when every line of 5+ tokens is in the language)."""
     from xinstruct.evaluate.fidelity import line_pass_rate
 
     valid = []
-    _, measured = line_pass_rate(answers, lang)
+    _, measured = line_pass_rate(answers, lang, vacuous=False)
     measured_n = sum(m.get("lpr") is not None for m in measured)
     agreements = []
     for item, answer, (scores, raw), line in zip(items, answers, verdicts, measured, strict=True):
         per = {}
         if scores is not None:
             per = {aspect: (score - 1) / 4 for aspect, score in scores.items()}
-            per["rubric_mean"] = sum(per.values()) / len(ASPECTS)
+            per["rubric_mean"] = sum(per.values()) / len(aspects)
             valid.append(per)
         per["judge_failures"] = float(scores is None)
         if line.get("lpr") is not None:
@@ -197,7 +216,7 @@ def _rubric_results(arm, lang, items, answers, verdicts, rows, records) -> None:
                 agreements.append(per["language_agreement"])
         record = {"arm": arm, "task": "judge_rubric", "language": lang, "id": item["id"], "prompt": item["prompt"]}
         records[arm].append({**record, "prediction": answer, "verdict": raw, "scores": per})
-    rows[arm] += _summary(arm, "judge_rubric", lang, ("rubric_mean", *ASPECTS), valid, len(items))
+    rows[arm] += _summary(arm, "judge_rubric", lang, ("rubric_mean", *aspects), valid, len(items))
     if measured_n:
         lpr = sum(m["lpr"] for m in measured if m.get("lpr") is not None) / measured_n
         rows[arm] += result_rows(arm, "judge_rubric", VERSION, lang, {"lpr": lpr}, measured_n)

@@ -10,7 +10,7 @@ template (`records.py`), built from the experiment by `records.records_task`.
 
 from xinstruct.evaluate.tasks.bbh import bbh, bbh_zeroshot
 from xinstruct.evaluate.tasks.belebele import belebele
-from xinstruct.evaluate.tasks.lab_qa import lab_qa
+from xinstruct.evaluate.tasks.lab_qa import lab_qa, lab_qa_cross
 from xinstruct.evaluate.tasks.lcb import LCB_TASKS
 from xinstruct.evaluate.tasks.mgsm import mgsm
 from xinstruct.evaluate.tasks.mlqa import mlqa
@@ -26,6 +26,7 @@ from xinstruct.languages import same_language
 
 TASKS = {
     "lab_qa": lab_qa,
+    "lab_qa_cross": lab_qa_cross,
     "xquad": xquad,
     "xquad_mlqa_norm": XQuAD(name="xquad_mlqa_norm", normalization="mlqa"),
     "xcopa": xcopa,

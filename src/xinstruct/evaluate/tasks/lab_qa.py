@@ -8,6 +8,13 @@ Metrics per language:
 - fidelity: share of answers whose words are mostly in the question's language (lexicons);
 - value_recall: share of answers naming the true value in any language (recall apart from
   language choice; LAB-NOTES.md shows most of the pinch effect is language choice).
+
+lab_qa_cross: the same questions as a cross-lingual consistency set (CrossIn's use of SeaEval): every
+question is asked in every language, and an answer's *pick* is the first value of the asked attribute it
+names, in any language (no value: a pick no other language shares). Per language, lab_qa's metrics plus
+value_accuracy (the pick is the true value: SeaEval's accuracy, language apart); across the evaluated
+languages (language "all"): value_accuracy (macro), consistency_k (the share of k-language subsets
+whose picks agree, SeaEval's Consistency_k, `metrics.consistency`) and ac3_k for k = 2..L (headline 3).
 """
 
 from __future__ import annotations
@@ -86,3 +93,38 @@ class LabQA:
 
 
 lab_qa = LabQA()
+
+
+# Three-character pick codes (SeaEval's consistency compares the first 3 characters of each pick).
+_NO_PICK = "-"
+
+
+@dataclass(frozen=True)
+class LabQACross(LabQA):
+    name: str = "lab_qa_cross"
+
+    def score(self, ctx: TaskContext, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
+        from xinstruct.lab.world import ATTRIBUTES
+
+        metrics, per_example = super().score(ctx, lang, rows, predictions)
+        world = self.world(ctx.model_dir)
+        codes = {v: f"{k:03d}" for k, v in enumerate(v for vs in ATTRIBUTES.values() for v in vs)}
+        no_pick = f"{_NO_PICK}{list(world.lexicons).index(lang):02d}"  # differs from every language's
+        for row, pred, example in zip(rows, predictions, per_example, strict=True):
+            forms = {world.lexicons[tag][v]: v for tag in world.lexicons for v in ATTRIBUTES[row["attr"]]}
+            named = [forms[w] for w in _normalize(pred).split() if w in forms]
+            example["pick"] = codes[named[0]] if named else no_pick
+            example["gold_pick"] = codes[row["value"]]
+            example["value_accuracy"] = float(example["pick"] == example["gold_pick"])
+        metrics["value_accuracy"] = sum(e["value_accuracy"] for e in per_example) / len(rows)
+        return metrics, per_example
+
+    def aggregate(self, chosen: dict[str, list[str]], answers: dict[str, list[str]]) -> dict[str, float]:
+        """value_accuracy (macro over languages), consistency_k and ac3_k for k = 2..L, from the picks."""
+        from xinstruct.metrics import seaeval_scores
+
+        scores = seaeval_scores(chosen, answers)
+        return {("value_accuracy" if key == "accuracy" else key.lower()): value for key, value in scores.items()}
+
+
+lab_qa_cross = LabQACross()
