@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hardware import add_arguments, place  # noqa: E402
 from mc_speed import SHARED, make_model  # noqa: E402  (the same model and tokenizer)
 
 STOP = "\n\n"
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=96)
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3, help="runs of each engine, alternating; the fastest counts")
+    add_arguments(parser)
     args = parser.parse_args()
     if not SHARED.exists():
         sys.exit(f"bench needs {SHARED} (the team's shared data)")
@@ -49,12 +51,12 @@ def main() -> None:
     rows = TASKS["xquad"].load(TaskContext(data_dir=str(SHARED), limit=args.limit), "en")
     prompts = [row["messages"][0]["content"] for row in rows]
     with tempfile.TemporaryDirectory(prefix="xinstruct-bench-") as tmp:
-        model_dir = make_model(Path(tmp) / "model")
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+        model_dir = make_model(Path(tmp) / "model", args.size)
+        model = place(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32), args)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         tokenizer.chat_template = "{{ bos_token }}{{ messages[0]['content'] }}"  # the raw prompt, as lm-eval sees it
 
-        lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=args.batch_size)
+        lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=args.batch_size, device=str(model.device))
         gen_kwargs = {"until": [STOP], "max_gen_toks": args.max_new_tokens, "do_sample": False}
         chats = [[{"role": "user", "content": p}] for p in prompts]
         ours_times, theirs_times = [], []

@@ -24,7 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hardware import add_arguments, config_overrides, place, shared_data  # noqa: E402
+
+SHARED = shared_data()
 LANGUAGES = ("et", "ht", "id", "it", "qu", "sw", "ta", "th", "tr", "vi", "zh")
 
 TASK_YAML = """task: bench_xcopa_{lang}
@@ -42,7 +45,7 @@ metric_list:
 """
 
 
-def make_model(out: Path) -> Path:
+def make_model(out: Path, size: str = "small") -> Path:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
@@ -69,6 +72,8 @@ def make_model(out: Path) -> Path:
         num_attention_heads=6, max_position_embeddings=1024, bos_token_id=0, eos_token_id=1, pad_token_id=2,
         tie_word_embeddings=False,
     )  # fmt: skip
+    for key, value in config_overrides(size).items():
+        setattr(config, key, value)
     LlamaForCausalLM(config).save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
@@ -132,7 +137,7 @@ def run_lm_eval(model, tokenizer, batch_size: int, limit: int | None, work: Path
     for lang in LANGUAGES:
         path = SHARED / "xcopa" / "data" / lang / f"test.{lang}.jsonl"
         (tasks_dir / f"bench_xcopa_{lang}.yaml").write_text(TASK_YAML.format(lang=lang, path=path))
-    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, device=str(model.device))
     manager = TaskManager(include_path=str(tasks_dir))
     t0 = time.perf_counter()
     results = lm_eval.simple_evaluate(
@@ -152,6 +157,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--limit", type=int, default=None, help="examples per language (default: all 500)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each engine, alternating; the fastest counts")
+    add_arguments(parser)
     args = parser.parse_args()
     if not SHARED.exists():
         sys.exit(f"bench needs {SHARED} (the team's shared data)")
@@ -161,11 +167,12 @@ def main() -> None:
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory(prefix="xinstruct-bench-") as tmp:
         work = Path(tmp)
-        model_dir = make_model(work / "model")
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+        model_dir = make_model(work / "model", args.size)
+        model = place(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32), args)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         n_params = sum(p.numel() for p in model.parameters()) / 1e6
-        print(f"model: {n_params:.1f}M parameters, vocabulary {len(tokenizer)}", file=sys.stderr)
+        print(f"model: {n_params:.1f}M parameters, vocabulary {len(tokenizer)}, {args.device} {args.dtype}",
+              file=sys.stderr)  # fmt: skip
         ours_times, theirs_times = [], []
         for run in range(args.repeat):
             seconds, ours_run = run_xinstruct(model, tokenizer, args.batch_size, args.limit)

@@ -22,10 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "alpaca" / "alpaca_data.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hardware import add_arguments, config_overrides, mfu, shared_data  # noqa: E402
+
+SHARED = shared_data() / "alpaca" / "alpaca_data.json"
 
 
-def make_model_dir(rows: list[dict], out: Path) -> Path:
+def make_model_dir(rows: list[dict], out: Path, size: str = "small") -> Path:
     """A BPE tokenizer trained on the data and a ~20M-parameter Llama built from config (random weights)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -55,6 +58,8 @@ def make_model_dir(rows: list[dict], out: Path) -> Path:
         bos_token_id=tokenizer.eos_token_id,
         tie_word_embeddings=False,
     )
+    for key, value in config_overrides(size).items():
+        setattr(config, key, value)
     model = LlamaForCausalLM(config)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
@@ -103,7 +108,7 @@ def run_xinstruct(model_dir: Path, mixture: Path, args, work: Path) -> float:
     try:
         cfg = TrainConfig(
             method="full", lr=1e-4, batch_size=args.batch_size, max_length=args.max_length, epochs=1,
-            logging_steps=1000, loss_by_language=False, checkpoint_steps=10_000, precision="fp32",
+            logging_steps=1000, loss_by_language=False, checkpoint_steps=10_000, precision=args.dtype,
         )  # fmt: skip
         sft.train(str(model_dir), mixture, cfg, 0, work / "xinstruct-out", work / "xinstruct-ckpt")
     finally:
@@ -126,7 +131,9 @@ def run_trl(model_dir: Path, rows: list[dict], args, work: Path) -> float:
         logging_steps=1000,
         save_strategy="no",
         report_to="none",
-        bf16=False,
+        bf16=args.dtype == "bf16",
+        fp16=args.dtype == "fp16",
+        use_cpu=args.device == "cpu",
         seed=0,
     )
     trainer = SFTTrainer(
@@ -147,6 +154,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--examples", type=int, default=4000)
+    parser.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense peak for MFU")
+    add_arguments(parser)
     args = parser.parse_args()
     if not SHARED.exists():
         sys.exit(f"bench needs {SHARED} (the team's shared data)")
@@ -159,7 +168,7 @@ def main() -> None:
     rows = random.Random(0).sample(data, args.examples)
     with tempfile.TemporaryDirectory(prefix="xinstruct-bench-") as tmp:
         work = Path(tmp)
-        model_dir = make_model_dir(rows, work / "model")
+        model_dir = make_model_dir(rows, work / "model", args.size)
         prompts = [(r["instruction"] + ("\n\n" + r["input"] if r["input"].strip() else ""), r["output"]) for r in rows]
         mixture = work / "mixture.jsonl"
         write_jsonl([Example(f"a{i}", chat(p, o), "alpaca", "en", "en") for i, (p, o) in enumerate(prompts)], mixture)
@@ -174,6 +183,9 @@ def main() -> None:
         print(f"model: {n_params / 1e6:.1f}M parameters; {shape}", file=sys.stderr)
         trl = run_trl(model_dir, conversational, args, work)
         ours = run_xinstruct(model_dir, mixture, args, work)
+    if args.device != "cpu":  # MFU against the GPU's dense peak (meaningless on a CPU)
+        ours_mfu, trl_mfu = (mfu(x, n_params, args.dtype, args.peak_tflops) for x in (ours, trl))
+        print(f"mfu: xinstruct {100 * ours_mfu:.1f}%, trl {100 * trl_mfu:.1f}% (6N FLOPs per token)")
     print(f"train_throughput: xinstruct {ours:.0f} tok/s, trl {trl:.0f} tok/s, ratio {ours / trl:.2f}")
 
 

@@ -29,6 +29,9 @@ def test_demo_shows_the_pinch_effect(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "where the time goes" in proc.stdout
+    console = (proc.stdout + proc.stderr).splitlines()  # quiet: one screen, no other library's noise
+    assert len(console) < 40, "\n".join(console)
+    assert not [line for line in console if "arning" in line or "it/s" in line or "%|" in line], console
     with open(out / "results.csv") as f:
         acc = {
             (r["arm"], r["language"]): float(r["value"])
@@ -43,3 +46,4 @@ def test_demo_shows_the_pinch_effect(tmp_path):
     assert "Transfer matrix" in page and "Seen vs unseen languages" in page
     assert "pinch vs english_only, lab_qa accuracy, 4 non-English languages (macro): +" in page
     assert page.count("data:image/png;base64,") >= 2
+    assert '"holds": true' in (out / "claims.json").read_text()  # the preset's claim, checked

@@ -86,3 +86,22 @@ def test_killed_stage_leaves_nothing_that_looks_finished(tiny_experiment, tmp_pa
     arm_dir = tmp_path / "out" / "english_only"
     assert not (arm_dir / "data").exists()
     assert list(arm_dir.iterdir()) == []  # the temp dir was removed too
+
+
+def test_quiet_by_default_everything_else_in_the_stage_logs(tiny_experiment_file, cache_dir, tmp_path):
+    """One line per stage on the console; other libraries' bars, warnings and log dicts in DIR/<arm>/<stage>/log.txt."""
+    from typer.testing import CliRunner
+
+    from xinstruct.cli import app
+
+    out = tmp_path / "quiet"
+    args = ["run", str(tiny_experiment_file), "--out", str(out), "--cache-dir", str(cache_dir)]
+    result = CliRunner().invoke(app, args, terminal_width=120)
+    assert result.exit_code == 0, result.output
+    noise = ("Tokenizing", "Warning", "warnings.warn", "'loss':", "it/s", "Writing model shards", "Loading weights")
+    assert not [line for line in result.output.splitlines() if any(n in line for n in noise)], result.output
+    assert "pinch/train: " in result.output and " steps" in result.output  # the stage's one-line summary
+    log = (out / "pinch" / "train" / "log.txt").read_text()
+    assert '"loss"' in log  # the Trainer's log dicts went to the stage's log
+    verbose = CliRunner().invoke(app, ["--verbose", *args[:3], str(tmp_path / "loud"), *args[4:]])
+    assert verbose.exit_code == 0 and "running" in verbose.output  # --verbose keeps the old output

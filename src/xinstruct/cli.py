@@ -25,6 +25,17 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True)
 
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show other libraries' progress bars, warnings and logs.")
+    ] = False,
+) -> None:
+    """Cross-lingual instruction tuning: data -> train -> evaluate -> report."""
+    if verbose:
+        os.environ["XINSTRUCT_VERBOSE"] = "1"  # read by xinstruct.quiet (stage logs go to the console too)
+
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory of the experiment.")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a field, e.g. --set train.lr=1e-4.")]
 CacheDir = Annotated[
@@ -513,6 +524,7 @@ def list_(what: Annotated[str, typer.Argument(help="recipes | tasks | presets")]
 
         scored = {  # what `score()` returns, by task class (multiple-choice tasks declare `metrics`)
             "LabQA": "accuracy, fidelity, value_recall", "XQuAD": "exact_match, f1", "MLQA": "exact_match, f1",
+            "LabQACross": "accuracy, fidelity, value_recall, value_accuracy",
             "MGSM": "exact_match", "NTREX": "chrf, bleu", "BBH": "exact_match, exact_match_flexible",
             "LCB": "lpr, acc, wpr",
         }  # fmt: skip
@@ -579,6 +591,30 @@ def demo(
             raise _fail(e) from None
     console.print(f"experiment file: {experiment}")
     _run(experiment, out, [f"seed={seed}"], cache_dir, ("data", "train", "eval"), report=True)
+    if paper is not None:
+        _print_claims(out)
+
+
+def _print_claims(out: Path) -> None:
+    """The twin's declared claims as checked by the report (DIR/claims.json)."""
+    import json
+
+    path = out / "claims.json"
+    if not path.exists():
+        return
+    table = Table(title=f"claims ({path})")
+    for column in ("claim", "languages", "difference (points)", "95% CI", "holds"):
+        table.add_column(column, overflow="fold")
+    for r in json.loads(path.read_text(encoding="utf-8")):
+        c = r["claim"]
+        what = f"{c['better']} > {c['worse']}: {c['task']} {r['metric']}"
+        if r["difference"] is None:
+            table.add_row(what, "-", "-", "-", "not checked")
+            continue
+        ci = f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]"
+        holds = "yes" if r["holds"] else "no"
+        table.add_row(what, " ".join(r["languages"]), f"{100 * r['difference']:+.1f}", ci, holds)
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from xinstruct.artifacts import atomic_dir, content_key, is_complete, read_manif
 from xinstruct.config import Experiment
 from xinstruct.environment import environment
 from xinstruct.errors import XinstructError
+from xinstruct.quiet import stage_log, verbose
 
 GRID = "grid.json"  # DIR/grid.json: the cells of a model x seed grid, for the report
 
@@ -122,15 +123,17 @@ def run_stage(
         if not is_complete(out / arm / upstream, stage_key(exp, arm, upstream, model[1])):
             command = "data build" if upstream == "data" else upstream
             raise XinstructError(f"{out / arm / upstream}: missing or out of date; run `xinstruct {command}` first")
-    console.print(f"[bold]{name}[/bold]: running")
+    if verbose():
+        console.print(f"[bold]{name}[/bold]: running")
     t0 = time.perf_counter()
     rank, _ = world()
     if rank != 0:  # every rank trains; only rank 0 publishes the stage directory
-        with tempfile.TemporaryDirectory(prefix=f"xinstruct-rank{rank}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"xinstruct-rank{rank}-") as tmp, stage_log(Path(tmp) / "log.txt"):
             STAGE_RUNNERS[stage](exp, arm, out, model, Path(tmp), cache_dir)
         return stage_dir
     with atomic_dir(stage_dir) as tmp:
-        summary = STAGE_RUNNERS[stage](exp, arm, out, model, tmp, cache_dir)
+        with stage_log(tmp / "log.txt"):  # other libraries' bars, warnings and log lines: DIR/<arm>/<stage>/log.txt
+            summary = STAGE_RUNNERS[stage](exp, arm, out, model, tmp, cache_dir)
         write_manifest(
             tmp,
             {
@@ -145,9 +148,22 @@ def run_stage(
         )
     if stage == "train":
         shutil.rmtree(out / arm / CHECKPOINTS, ignore_errors=True)  # published: nothing left to resume
+    seconds = time.perf_counter() - t0
+    console.print(f"[bold]{name}[/bold]: {_one_line(stage, summary)} ({seconds:.1f} s)", highlight=False)
     if timings is not None:
-        timings.add(f"{label.replace('/', ' ')}{arm} {stage}", time.perf_counter() - t0)
+        timings.add(f"{label.replace('/', ' ')}{arm} {stage}", seconds)
     return stage_dir
+
+
+def _one_line(stage: str, summary: dict) -> str:
+    """The stage's summary line: what it made."""
+    if stage == "data":
+        languages = ", ".join(f"{k} {v}" for k, v in summary.get("counts", {}).get("language", {}).items())
+        return f"{summary.get('n_examples', '?')} examples ({languages})"
+    if stage == "train":
+        loss = summary.get("train_loss")
+        return f"{summary.get('steps', '?')} steps" + (f", loss {loss:.3f}" if isinstance(loss, float) else "")
+    return f"{summary.get('n_metrics', '?')} metrics"
 
 
 def _data(exp: Experiment, arm: str, out: Path, model: tuple[str, str], tmp: Path, cache_dir: Path) -> dict:

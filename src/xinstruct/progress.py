@@ -6,14 +6,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 
-def progress_bar() -> Progress:
+def progress_bar(transient: bool = False) -> Progress:
+    """A bar with ETA on stderr; `transient` ones disappear when done (the training bar: the stage's summary
+    line follows it), unless --verbose."""
+    from xinstruct.quiet import verbose
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        transient=False,
+        transient=transient and not verbose(),
+        console=Console(stderr=True),
     )
 
 

@@ -146,7 +146,7 @@ def test_rerun_of_an_evaluation_sends_nothing_to_the_model(varied_lab_model, tmp
     second = run(tmp_path / "second", tmp_path / "cache")
     n = 2 * plain[0]["n"]
     assert [load["generate"] for load in counting_loader] == [n, n]  # the rerun does not even load the model
-    assert f"base lab_qa qac ({plain[0]['n']} cached)" in capsys.readouterr().out
+    assert f"base lab_qa qac ({plain[0]['n']} cached)" in capsys.readouterr().err  # progress: stderr
     assert plain == first == second
     for name in ("predictions.jsonl", "metrics.csv"):
         text = (tmp_path / "plain" / name).read_bytes()
@@ -231,7 +231,7 @@ def test_sigkilled_eval_resumes_without_recomputing(tiny_lab_model, tmp_path, co
     model, data = str(tiny_lab_model), str(SHARED_DATA)
     evaluate_model(model, ["xcopa"], ["zh"], tmp_path / "a", limit, 2, 64, data, cache_dir)  # the rerun, resumed
     assert counting_loader[-1]["forward"] == total - cached  # nothing finished before the kill is recomputed
-    assert f"({cached} cached)" in capsys.readouterr().out
+    assert f"({cached} cached)" in capsys.readouterr().err
     assert cached_requests(db) == total
 
     evaluate_model(model, ["xcopa"], ["zh"], tmp_path / "b", limit, 2, 64, data)  # uninterrupted, no cache

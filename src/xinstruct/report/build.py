@@ -54,7 +54,7 @@ def make_report(out: Path, metric: str = "accuracy", title: str = "experiment", 
     atomic_write_text(out / "report.md", markdown_report(analysis, title, [*note, *claims_markdown(claims)]))
     atomic_write_text(out / "report.html", html_report(analysis, title, claims_html(claims)))
     _write_heatmap(analysis, out / "transfer.png", title)
-    return rich_table(analysis.rows, metric)
+    return rich_table(analysis.rows, analysis.headline)
 
 
 def environment_note(dirs: list[Path]) -> list[str]:
@@ -129,4 +129,4 @@ def make_grid_report(out: Path, metric: str, title: str) -> Table:
     note = environment_note([out / c["path"] for c in cells])
     atomic_write_text(out / "report.md", grid_markdown_report(sections, title, [*note, *claims_markdown(claims)]))
     atomic_write_text(out / "report.html", grid_html_report(sections, title, claims_html(claims)))
-    return rich_table(console_rows, metric)
+    return rich_table(console_rows, {t: m for _, a in sections for t, m in a.headline.items()})

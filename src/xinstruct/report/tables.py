@@ -101,19 +101,28 @@ def grid_markdown_report(sections: list[tuple[str, object]], title: str, preface
     return "\n".join(lines) + "\n"
 
 
-def rich_table(rows: list[dict], metric: str) -> Table:
-    table = Table(title=f"{metric} (%)")
+def rich_table(rows: list[dict], metric: str | dict[str, str]) -> Table:
+    """The console's arms x languages table (%): per task its headline metric (`metric` may map task -> metric,
+    as the report chooses it: `report.metric` where the task has it, else the task's primary one), named in
+    the metric column; a task without that metric is left out, never shown empty."""
+    headline = metric if isinstance(metric, dict) else {}
     tasks = sorted({r["task"] for r in rows})
+    chosen = {task: headline.get(task, metric if isinstance(metric, str) else "") for task in tasks}
+    chosen = {t: m for t, m in chosen.items() if any(r["task"] == t and r["metric"] == m for r in rows)}
+    names = sorted(set(chosen.values()))
+    table = Table(title=f"{names[0] if len(names) == 1 else 'headline metrics'} (%)")
     table.add_column("task")
+    table.add_column("metric")
     table.add_column("arm")
-    langs = list(dict.fromkeys(r["language"] for r in rows if r["metric"] == metric))
+    langs = list(dict.fromkeys(r["language"] for r in rows if chosen.get(r["task"]) == r["metric"]))
     for lang in langs:
         table.add_column(lang, justify="right")
     table.add_column("avg non-en", justify="right")
-    for task in tasks:
-        arms, task_langs, values = pivot(rows, task, metric)
+    for task, task_metric in chosen.items():
+        arms, task_langs, values = pivot(rows, task, task_metric)
         for arm, vals in zip(arms, values, strict=True):
             by_lang = dict(zip(task_langs, vals, strict=True))
-            non_en = _mean([v for lang, v in by_lang.items() if lang != "en"])
-            table.add_row(task, arm, *[_fmt(by_lang.get(lang, math.nan)) for lang in langs], _fmt(non_en))
+            non_en = _mean([v for lang, v in by_lang.items() if lang not in ("en", "all")])
+            cells = [_fmt(by_lang.get(lang, math.nan)) for lang in langs]
+            table.add_row(task, task_metric, arm, *cells, _fmt(non_en))
     return table

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import shutil
 from pathlib import Path
@@ -26,6 +27,7 @@ from pathlib import Path
 from xinstruct.config import TrainConfig
 from xinstruct.data.schema import read_jsonl
 from xinstruct.errors import ConfigError, DataError
+from xinstruct.quiet import verbose
 from xinstruct.train.checks import check_model
 from xinstruct.train.trl_args import build_lora_config, build_sft_config, resolve_precision
 
@@ -80,8 +82,13 @@ def train(
         eval_dataset={lang: Dataset.from_list(sample) for lang, sample in by_language.items()} or None,
         processing_class=tokenizer,
         peft_config=build_lora_config(cfg),
-        callbacks=[_mark_complete_callback()],
+        callbacks=[_mark_complete_callback(), _progress_callback()],
     )
+    if not verbose():  # the Trainer's own printing of log dicts: our progress bar and the log file instead
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
     resume = latest_checkpoint(checkpoint_dir)
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     digest = weights_digest(trainer.model)
@@ -157,6 +164,40 @@ def _language_samples(examples, seed: int) -> dict[str, list[dict]]:
         ]
         for lang, items in sorted(by_lang.items())
     }
+
+
+def _progress_callback():
+    from transformers import TrainerCallback
+
+    from xinstruct.progress import progress_bar
+
+    class RichProgress(TrainerCallback):
+        """One rich bar with ETA over the optimizer steps (rank 0); the Trainer's log dicts go to the stage's
+        log file (logger `xinstruct.train`), not the console."""
+
+        def __init__(self):
+            self.bar = self.task = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if state.is_world_process_zero and not verbose():
+                self.bar = progress_bar(transient=True)
+                self.bar.start()
+                self.task = self.bar.add_task("train", total=state.max_steps, completed=state.global_step)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.update(self.task, completed=state.global_step)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                logging.getLogger("transformers.trainer").info("step %d: %s", state.global_step, json.dumps(logs))
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.bar is not None:
+                self.bar.stop()
+                self.bar = None
+
+    return RichProgress()
 
 
 def _mark_complete_callback():

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from xinstruct.config import TrainConfig
+from xinstruct.quiet import verbose
 
 
 def build_sft_config(cfg: TrainConfig, seed: int, output_dir: Path, has_eval: bool = False):
@@ -42,7 +43,7 @@ def build_sft_config(cfg: TrainConfig, seed: int, output_dir: Path, has_eval: bo
         report_to=cfg.report_to or "none",
         gradient_checkpointing=cfg.gradient_checkpointing,
         dataset_num_proc=None,
-        disable_tqdm=False,
+        disable_tqdm=not verbose(),  # quiet: xinstruct's own progress bar (train/sft.py) and the stage's log file
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         **_distributed_on_cpu(),
