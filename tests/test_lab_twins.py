@@ -126,3 +126,74 @@ def test_demo_rejects_an_unknown_paper(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "no-such-paper" in proc.stderr and "pinch" in proc.stderr
     assert not (tmp_path / "x").exists()
+
+
+# -- the twins end to end (slow: minutes; the base model is built once and shared by every twin) -------
+
+
+@pytest.fixture(scope="module")
+def twin_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("twin-cache")
+
+
+def _run_twin(paper: str, out, cache) -> list[dict]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "xinstruct.cli", "demo", "--paper", paper, "--seed", "0", "--out", str(out),
+         "--cache-dir", str(cache)],
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "claims" in proc.stdout
+    claims = json.loads((out / "claims.json").read_text())
+    from xinstruct.config import load_experiment
+    from xinstruct.presets import presets
+
+    declared = load_experiment(presets()[f"lab/{paper}"]).claims
+    assert len(claims) == len(declared) and all(c["difference"] is not None for c in claims), claims
+    return claims
+
+
+def _holds(claims: list[dict], better: str, worse: str, metric: str | None = None) -> bool:
+    return any(
+        c["holds"] for c in claims
+        if c["claim"]["better"] == better and c["claim"]["worse"] == worse and metric in (None, c["metric"])
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_pinch_twin(tmp_path, twin_cache):
+    claims = _run_twin("pinch", tmp_path / "pinch", twin_cache)
+    assert _holds(claims, "pinch", "english_only")
+
+
+@pytest.mark.slow
+def test_crossin_twin(tmp_path, twin_cache):
+    claims = _run_twin("crossin", tmp_path / "crossin", twin_cache)
+    import csv
+
+    with open(tmp_path / "crossin" / "results.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["task"] == "lab_qa_cross" and r["language"] == "all"]
+    assert {"consistency_3", "ac3_3", "value_accuracy"} <= {r["metric"] for r in rows}
+    assert claims
+
+
+@pytest.mark.slow
+def test_english_only_twin(tmp_path, twin_cache):
+    claims = _run_twin("english-only", tmp_path / "english-only", twin_cache)
+    import csv
+
+    out = tmp_path / "english-only"
+    with open(out / "results.csv") as f:
+        metrics = {r["metric"] for r in csv.DictReader(f) if r["task"] == "judge_rubric"}
+    assert set(LAB_ASPECTS) | {"rubric_mean"} <= metrics and "harmlessness" not in metrics
+    manifest = json.loads((out / "n380_lr1e-3" / "judge" / "manifest.json").read_text())
+    assert "harmlessness" in manifest["not_applicable"]
+    assert claims
+
+
+@pytest.mark.slow
+def test_crossalpaca_twin(tmp_path, twin_cache):
+    claims = _run_twin("crossalpaca", tmp_path / "crossalpaca", twin_cache)
+    assert claims

@@ -107,19 +107,27 @@ def _run(
         raise _fail(e) from None
     if timings.table is not None:
         console.print(timings.table)
-        console.print(f"results: {out / 'results.csv'}  report: {out / 'report.md'}  heatmap: {out / 'transfer.png'}")
+        console.print(f"report: {out / 'report.html'} (report.md, results.csv, transfer.png beside it)")
     _print_timings(timings)
 
 
 def _print_timings(timings) -> None:
+    """Where the time went: one row per arm (its stages in the row), plus the steps outside the arms."""
     if not timings.seconds:
         return
     table = Table(title="where the time goes")
     table.add_column("step")
     table.add_column("seconds", justify="right")
+    table.add_column("of which")
+    rows: dict[str, list[tuple[str, float]]] = {}
     for what, seconds in timings.seconds.items():
-        table.add_row(what, f"{seconds:.1f}")
-    table.add_row("total", f"{sum(timings.seconds.values()):.1f}", style="bold")
+        head, _, stage = what.rpartition(" ")
+        key, part = (head, stage) if stage in ("data", "train", "eval") and head else (what, "")
+        rows.setdefault(key, []).append((part, seconds))
+    for key, parts in rows.items():
+        detail = ", ".join(f"{part} {seconds:.1f}" for part, seconds in parts if part)
+        table.add_row(key, f"{sum(seconds for _, seconds in parts):.1f}", detail)
+    table.add_row("total", f"{sum(timings.seconds.values()):.1f}", "", style="bold")
     console.print(table)
 
 

@@ -11,14 +11,17 @@ def progress_bar(transient: bool = False) -> Progress:
     line follows it), unless --verbose."""
     from xinstruct.quiet import verbose
 
+    console = Console(stderr=True)
+    transient = transient and not verbose()
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
-        transient=transient and not verbose(),
-        console=Console(stderr=True),
+        transient=transient,
+        console=console,
+        disable=transient and not console.is_terminal,  # a log file gets no bar that would leave an empty line
     )
 
 
