@@ -65,7 +65,7 @@ def test_lab_judge_attribute_question_aspects(world):
     verdict = _judge(world, item, both)
     assert verdict["helpfulness"] and verdict["fluency"] and not verdict["factuality"] and not verdict["logic"]
     # the value in a broken sentence: factual and answered, not fluent
-    broken = right.rstrip(".")[: -1] + " " + world.lexicons["qab"][value] + " ,"
+    broken = right.rstrip(".")[:-1] + " " + world.lexicons["qab"][value] + " ,"
     verdict = _judge(world, item, broken)
     assert verdict["factuality"] and verdict["helpfulness"] and not verdict["fluency"]
     # nothing said
@@ -114,6 +114,45 @@ def test_lab_parallel_corpus_is_aligned_and_about_train_people(world):
     back = {p.line: p for p in lab_pairs("par", "qac", "en", world.config)}
     assert all(back[p.line].source == p.target for p in pairs)
     assert world.parse(pairs[0].target, "qac")
+
+
+def test_lab_source_keeps_one_task_cluster(world):
+    from xinstruct.config import SourceConfig
+    from xinstruct.data.sources import load_source
+    from xinstruct.errors import DataError
+
+    kept = load_source("cmp", SourceConfig(path="lab", format="lab", task="ask_earlier"), world.config)
+    assert kept and {ex.task for ex in kept} == {"ask_earlier"}
+    with pytest.raises(DataError, match="ask_yesno"):
+        load_source("x", SourceConfig(path="lab", format="lab", task="nli"), world.config)
+
+
+def test_lab_qa_cross_picks_values_in_any_language_and_scores_consistency(world, tmp_path):
+    from xinstruct.evaluate.tasks import TASKS
+    from xinstruct.evaluate.tasks.common import TaskContext
+
+    (tmp_path / "lab_world.json").write_text(world.config.model_dump_json())
+    task, ctx = TASKS["lab_qa_cross"], TaskContext(model_dir=tmp_path)
+    rows = {lang: task.load(ctx, lang)[:3] for lang in ("en", "qaa", "qab")}
+    truth = [row["value"] for row in rows["en"]]
+    wrong = [next(v for v in ATTRIBUTES[row["attr"]] if v != row["value"]) for row in rows["en"]]
+    answers = {  # en: right, right, wrong; qaa: the same values, in English; qab: right, nothing, right
+        "en": [rows["en"][0]["answer"], rows["en"][1]["answer"], f"the x is {wrong[2]}."],
+        "qaa": [f"{truth[0]}.", f"{truth[1]}.", f"{wrong[2]}."],
+        "qab": [rows["qab"][0]["answer"], "", rows["qab"][2]["answer"]],
+    }
+    chosen, golds = {}, {}
+    for lang, preds in answers.items():
+        metrics, details = task.score(ctx, lang, rows[lang], preds)
+        chosen[lang], golds[lang] = [d["pick"] for d in details], [d["gold_pick"] for d in details]
+        if lang == "qaa":  # the value right, in the wrong language: value_accuracy, not accuracy
+            assert [d["value_accuracy"] for d in details] == [1.0, 1.0, 0.0] and metrics["accuracy"] == 0.0
+    scores = task.aggregate(chosen, golds)
+    assert scores["value_accuracy"] == pytest.approx((2 / 3 + 2 / 3 + 2 / 3) / 3)
+    # pairs agree: (en, qaa) on all 3, (en, qab) on 1, (qaa, qab) on 1; all three on question 1 only
+    assert scores["consistency_2"] == pytest.approx((3 + 1 + 1) / 3 / 3)
+    assert scores["consistency_3"] == pytest.approx(1 / 3)
+    assert 0 < scores["ac3_3"] < 1
 
 
 def test_demo_rejects_an_unknown_paper(tmp_path):
@@ -196,4 +235,12 @@ def test_english_only_twin(tmp_path, twin_cache):
 @pytest.mark.slow
 def test_crossalpaca_twin(tmp_path, twin_cache):
     claims = _run_twin("crossalpaca", tmp_path / "crossalpaca", twin_cache)
+    assert claims
+
+
+@pytest.mark.slow
+def test_templates_twin(tmp_path, twin_cache):
+    claims = _run_twin("templates", tmp_path / "templates", twin_cache)
+    manifest = json.loads((tmp_path / "templates" / "qaa_templates" / "data" / "manifest.json").read_text())
+    assert "ask_attr" not in manifest["counts"]["task"]  # the held-out cluster
     assert claims

@@ -580,7 +580,8 @@ def twin_preset(paper: str) -> Path:
 def demo(
     seed: int = 0,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output directory [default: xinstruct-demo(-PAPER)].")
+        Path | None,
+        typer.Option("--out", "-o", help="Output directory \\[default: xinstruct-demo, or xinstruct-demo-PAPER]."),
     ] = None,
     cache_dir: CacheDir = None,
     paper: Annotated[

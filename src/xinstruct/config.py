@@ -46,7 +46,9 @@ class SourceConfig(_Strict):
     prompt_field: str = Field("prompt", description="prompt_completion: the prompt's field.")
     response_field: str = Field("completion", description="prompt_completion: the response's field.")
     skip_invalid: bool = Field(False, description="Skip (and report) malformed or empty records instead of failing.")
-    task: str | None = Field(None, description="Task cluster of the source's examples (records: required).")
+    task: str | None = Field(
+        None, description="Task cluster of the source's examples (records: required; lab: keep only that cluster)."
+    )
     layout: Literal["files", "tsv", "jsonl", "per_language"] | None = Field(
         None,
         description="parallel: two aligned files, a TSV, a JSONL of pairs, or a directory of one file per language.",

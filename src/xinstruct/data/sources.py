@@ -1,7 +1,8 @@
 """Load a named source into the internal `Example` schema.
 
 Formats (`format:` of a source):
-- `lab`: the lab world's English instruction pool (path: `lab`).
+- `lab`: the lab world's English instruction pool (path: `lab`); with `task:`, only that cluster of it
+  (ask_attr, ask_yesno, ask_earlier, ask_about: attribute, yes/no, comparison, description questions).
 - `alpaca`: {instruction, input, output}; a non-empty input is appended to the instruction.
 - `messages`: {messages: [{role, content}, ...]} ending with the assistant's turn.
 - `sharegpt`: {conversations: [{from, value}, ...]} with from in human/user/gpt/assistant/system.
@@ -55,7 +56,14 @@ def load_source(name: str, cfg: SourceConfig, world_config=None, languages: list
         from xinstruct.lab.corpus import instruction_examples
         from xinstruct.lab.world import World, WorldConfig
 
-        return instruction_examples(World(world_config or WorldConfig()))
+        examples = instruction_examples(World(world_config or WorldConfig()))
+        if cfg.task is None:
+            return examples
+        kept = [ex for ex in examples if ex.task == cfg.task]  # one task cluster of the pool
+        if not kept:
+            clusters = sorted({ex.task for ex in examples})
+            raise DataError(f"source {name!r}: the lab pool has no task {cfg.task!r}; its clusters are {clusters}")
+        return kept
     if cfg.format not in _MAPPERS:
         raise DataError(f"source {name!r} is format {cfg.format}: not instruction examples (a recipe reads it as such)")
     mapper = _MAPPERS[cfg.format]

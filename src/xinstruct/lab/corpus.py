@@ -19,8 +19,10 @@ from xinstruct.lab.world import ATTRIBUTES, MONTHS, World
 _BIO_TEMPLATES = (("fact", 0.7), ("fact_has", 0.15), ("fact_inverse", 0.15))
 
 
-def pretraining_documents(world: World, epoch: int) -> list[str]:
-    """One epoch of pretraining documents; a different shuffle and phrasing every epoch."""
+def pretraining_documents(world: World, epoch: int, question_docs: int | None = None) -> list[str]:
+    """One epoch of pretraining documents; a different shuffle and phrasing every epoch.
+
+    `question_docs`: Q&A documents (5 questions each) per epoch; default one per person."""
     rng = random.Random(f"{world.config.seed}:corpus:{epoch}")
     names, weights = zip(*_BIO_TEMPLATES, strict=True)
     docs = []
@@ -42,7 +44,7 @@ def pretraining_documents(world: World, epoch: int) -> list[str]:
             pair = [world.render("fact", slots, "en"), world.render("fact", slots, rng.choice(tags[1:]))]
             rng.shuffle(pair)
             docs.append(" = ".join(pair))
-    for _ in range(len(world.people)):
+    for _ in range(len(world.people) if question_docs is None else question_docs):
         tag = rng.choice(tags)
         docs.append(" ".join(_question_item(world, rng, tag) for _ in range(5)))
     rng.shuffle(docs)

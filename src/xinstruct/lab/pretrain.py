@@ -59,11 +59,22 @@ class PretrainConfig(BaseModel):
     lr: float = Field(8e-3, gt=0)
     warmup_steps: int = Field(50, ge=0)
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay; decay erodes memorized facts.")
+    question_docs: int | None = Field(
+        None,
+        ge=0,
+        description="Q&A documents (5 questions each) per epoch of the corpus; default one per person. A small "
+        "world needs more to learn to answer (the lab twins: presets/lab/*.yaml).",
+    )
+
+
+def _key_fields(cfg: PretrainConfig) -> dict:
+    """The config as content keys hash it; `question_docs` only when set, so keys from before it stay valid."""
+    return cfg.model_dump(exclude={"question_docs"} if cfg.question_docs is None else None)
 
 
 def lab_model_dir(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache_dir: Path) -> tuple[Path, str]:
     """(directory, content key) of the lab base model for these configs."""
-    key = content_key({"world": world_cfg.model_dump(), "pretrain": pretrain_cfg.model_dump(), "version": LAB_VERSION})
+    key = content_key({"world": world_cfg.model_dump(), "pretrain": _key_fields(pretrain_cfg), "version": LAB_VERSION})
     return cache_dir / "lab" / key[:16], key
 
 
@@ -75,7 +86,7 @@ def build_base_model(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache
     world = World(world_cfg)
     with atomic_dir(out) as tmp:
         t0 = time.perf_counter()
-        tokenizer = train_tokenizer(world, pretrain_cfg.vocab_size)
+        tokenizer = train_tokenizer(world, pretrain_cfg.vocab_size, pretrain_cfg.question_docs)
         tokenizer.save_pretrained(tmp)
         stats = pretrain(world, tokenizer, pretrain_cfg, tmp)
         (tmp / "lab_world.json").write_text(world_cfg.model_dump_json(indent=2))
@@ -84,7 +95,7 @@ def build_base_model(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache
     return out
 
 
-def train_tokenizer(world: World, vocab_size: int):
+def train_tokenizer(world: World, vocab_size: int, question_docs: int | None = None):
     """Byte-level BPE on one epoch of the corpus, wrapped as a `PreTrainedTokenizerFast`."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -98,7 +109,7 @@ def train_tokenizer(world: World, vocab_size: int):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator((" " + d for d in pretraining_documents(world, epoch=0)), trainer=trainer)
+    tok.train_from_iterator((" " + d for d in pretraining_documents(world, 0, question_docs)), trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|end|>",
@@ -170,7 +181,7 @@ def _packed_batches(world: World, tokenizer, cfg: PretrainConfig):
     sep = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     epoch = 0
     while True:
-        docs = pretraining_documents(world, epoch)
+        docs = pretraining_documents(world, epoch, cfg.question_docs)
         ids: list[int] = []
         for enc in tokenizer(([" " + d for d in docs]), add_special_tokens=False)["input_ids"]:
             ids.extend(enc)
