@@ -55,7 +55,7 @@ def write_manifest(path: Path, manifest: dict) -> None:
     files = {
         str(p.relative_to(path)): sha256_file(p)
         for p in sorted(Path(path).rglob("*"))
-        if p.is_file() and p.name != MANIFEST
+        if p.is_file() and p.name not in (MANIFEST, "log.txt")  # the stage's log: not a result, not reproducible
     }
     full = {"xinstruct_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **manifest, "files": files}
     tmp = Path(path) / (MANIFEST + ".tmp")

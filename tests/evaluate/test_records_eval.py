@@ -63,6 +63,7 @@ def context(sources: dict[str, SourceConfig], templates: dict | None = None, **k
 # -- config ------------------------------------------------------------------------------------------------------
 
 EXPERIMENT = """\
+lab: {world: {languages: [en]}}
 languages: [ko, en]
 model: lab
 data:
@@ -75,6 +76,7 @@ arms:
 eval:
   tasks: [lab_qa, "records:kornli", "records:korsts@EN"]
   template_languages: [ko, en]
+  languages: [en]
 """
 
 
@@ -102,16 +104,16 @@ def test_config_records_user_templates():
 
 TASKS_LINE = '[lab_qa, "records:kornli", "records:korsts@EN"]'
 BAD_CONFIGS = [  # (replace this, by this), line, message
-    (('"records:kornli"', '"records:nope"'), 10, "field eval: tasks[1]: records:nope: no source 'nope' in data"),
-    (('"records:kornli"', '"records:lab_en"'), 10, "source 'lab_en' is format lab; a records task needs"),
-    (('"records:kornli"', '"records:kornli@de"'), 10, "no template for task cluster 'nli' in language 'de'"),
-    (("[ko, en]\n", "[ko, de]\n"), 10, "field eval: template_languages: records:kornli: no template for task"),
-    (("[ko, en]\n", "[ko, ko]\n"), 12, "field eval.template_languages: give each template language once"),
-    (('"records:kornli"', '"records:"'), 11, "field eval.tasks: 'records:': expected records:SOURCE or"),
-    (('"records:kornli"', '"records:kornli@no such"'), 11, "'records:kornli@no such': 'no such' is not a valid"),
-    ((TASKS_LINE, "[lab_qa, nli_x]"), 10, "unknown task 'nli_x'"),
-    ((TASKS_LINE, "[lab_qa]"), 10, "template_languages: applies to records tasks"),
-    (("language: ko, task: nli", "language: auto, task: nli"), 10, "a records task needs a declared `language`"),
+    (('"records:kornli"', '"records:nope"'), 11, "field eval: tasks[1]: records:nope: no source 'nope' in data"),
+    (('"records:kornli"', '"records:lab_en"'), 11, "source 'lab_en' is format lab; a records task needs"),
+    (('"records:kornli"', '"records:kornli@de"'), 11, "no template for task cluster 'nli' in language 'de'"),
+    (("[ko, en]\n", "[ko, de]\n"), 11, "field eval: template_languages: records:kornli: no template for task"),
+    (("[ko, en]\n", "[ko, ko]\n"), 13, "field eval.template_languages: give each template language once"),
+    (('"records:kornli"', '"records:"'), 12, "field eval.tasks: 'records:': expected records:SOURCE or"),
+    (('"records:kornli"', '"records:kornli@no such"'), 12, "'records:kornli@no such': 'no such' is not a valid"),
+    ((TASKS_LINE, "[lab_qa, nli_x]"), 11, "unknown task 'nli_x'"),
+    ((TASKS_LINE, "[lab_qa]"), 11, "template_languages: applies to records tasks"),
+    (("language: ko, task: nli", "language: auto, task: nli"), 11, "a records task needs a declared `language`"),
 ]
 
 
@@ -136,7 +138,7 @@ def test_config_records_unscorable_templates(template, message):
     text += f"  templates:\n    nli:\n      en: [{template}]\n"
     with pytest.raises(ConfigError, match=re.escape(message)) as e:
         parse_experiment(text, "exp.yaml")
-    assert re.match(r"exp\.yaml:1[0-4]: field eval", str(e.value)), str(e.value)
+    assert re.match(r"exp\.yaml:1[0-5]: field eval", str(e.value)), str(e.value)
 
 
 def test_sts_is_scored_on_its_integer_scale_any_other_unmapped_cluster_is_not():

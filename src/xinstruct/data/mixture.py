@@ -187,7 +187,7 @@ def _build_mixture(exp: Experiment, arm: str, out_dir: Path, cache_dir: Path) ->
         "lengths": length_stats(examples, exp),
         "contamination": contamination,
         "mixture_sha256": sha256_file(path),
-        "files": {p.name: sha256_file(p) for p in sorted(out_dir.iterdir()) if p.is_file()},
+        "files": {p.name: sha256_file(p) for p in sorted(out_dir.iterdir()) if p.is_file() and p.name != "log.txt"},
     }
 
 

@@ -21,7 +21,8 @@ Construction, all seeded:
   response language (earlier turns of multi-turn examples too; one batched, cached translator
   call per language), and with
   `output_request: true` a phrasing such as "Please answer in German." in the instruction's
-  language is appended.
+  language is appended (`request_language: english`: in English whatever the instruction's language,
+  for languages without phrasings that the translator cannot render, such as the lab's).
 - `translation_pairs` of those examples (the first ones drawn) also yield "<request>\\n\\n<instruction in
   src>" -> "<instruction in tgt>" with task `translation`.
 """
@@ -53,6 +54,9 @@ class Params(BaseModel):
     languages: list[Lang] = Field(min_length=1, description="The languages x.")
     pivot: Lang = Field("en", description="The sources' language (English in the paper).")
     output_request: bool = Field(True, description="Append an explicit request for the response language.")
+    request_language: Literal["instruction", "english"] = Field(
+        "instruction", description="The request's language: the instruction's, or English (the lab twin's)."
+    )
     translation_pairs: int = Field(0, ge=0, description="Instruction translation examples added (CrossIn+Trans).")
 
     @model_validator(mode="after")
@@ -95,7 +99,8 @@ def build(params: Params, ctx: RecipeContext) -> list[Example]:
         messages = [{**m, "content": next(texts)} for m in ex.messages]
         if params.output_request:
             prompt = messages[-2]["content"]
-            messages[-2]["content"] = f"{prompt}\n\n{rng.choice(ctx.phrasings(RESPOND, src, tgt))}"
+            phrase_lang = src if params.request_language == "instruction" else "en"
+            messages[-2]["content"] = f"{prompt}\n\n{rng.choice(ctx.phrasings(RESPOND, phrase_lang, tgt))}"
         out.append(Example(f"{ex.id}-{src}2{tgt}", tuple(messages), ex.source, src, tgt, ex.task or role, ex.id))
 
     if params.translation_pairs > len(assigned):
