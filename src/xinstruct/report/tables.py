@@ -112,7 +112,8 @@ def rich_table(rows: list[dict], metric: str | dict[str, str]) -> Table:
     names = sorted(set(chosen.values()))
     table = Table(title=f"{names[0] if len(names) == 1 else 'headline metrics'} (%)")
     table.add_column("task")
-    table.add_column("metric")
+    if len(names) > 1:  # one metric: the title names it
+        table.add_column("metric")
     table.add_column("arm")
     langs = list(dict.fromkeys(r["language"] for r in rows if chosen.get(r["task"]) == r["metric"]))
     for lang in langs:
@@ -124,5 +125,5 @@ def rich_table(rows: list[dict], metric: str | dict[str, str]) -> Table:
             by_lang = dict(zip(task_langs, vals, strict=True))
             non_en = _mean([v for lang, v in by_lang.items() if lang not in ("en", "all")])
             cells = [_fmt(by_lang.get(lang, math.nan)) for lang in langs]
-            table.add_row(task, task_metric, arm, *cells, _fmt(non_en))
+            table.add_row(task, *([task_metric] if len(names) > 1 else []), arm, *cells, _fmt(non_en))
     return table
