@@ -107,7 +107,7 @@ def _run(
         raise _fail(e) from None
     if timings.table is not None:
         console.print(timings.table)
-        console.print(f"report: {out / 'report.html'} (report.md, results.csv, transfer.png beside it)")
+        console.print(f"report: {out / 'report.html'}", soft_wrap=True)  # report.md, results.csv beside it
     _print_timings(timings)
 
 
