@@ -36,6 +36,7 @@ def main(
     if verbose:
         os.environ["XINSTRUCT_VERBOSE"] = "1"  # read by xinstruct.quiet (stage logs go to the console too)
 
+
 Out = Annotated[Path, typer.Option("--out", "-o", help="Output directory of the experiment.")]
 Sets = Annotated[list[str] | None, typer.Option("--set", help="Override a field, e.g. --set train.lr=1e-4.")]
 CacheDir = Annotated[

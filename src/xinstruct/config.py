@@ -36,9 +36,7 @@ class SourceConfig(_Strict):
     path: str = Field(description="File path (JSON, JSONL, CSV, Parquet, optionally .gz), hub id, or 'lab'.")
     format: Literal[
         "lab", "alpaca", "messages", "sharegpt", "prompt_completion", "parallel", "lab_parallel", "records"
-    ] = Field(
-        description="How examples are laid out: an instruction format, a parallel corpus, or raw task records."
-    )
+    ] = Field(description="How examples are laid out: an instruction format, a parallel corpus, or raw task records.")
     language: LangOrAuto = Field(
         "en", description="BCP-47 tag of the examples (parallel: of the source side), or auto."
     )

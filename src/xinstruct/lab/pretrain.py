@@ -83,8 +83,10 @@ def build_base_model(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache
     out, key = lab_model_dir(world_cfg, pretrain_cfg, cache_dir)
     if is_complete(out, key):
         return out
+    from xinstruct.quiet import stage_log
+
     world = World(world_cfg)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, stage_log(tmp / "log.txt"):  # transformers' "Writing model shards" bar and such
         t0 = time.perf_counter()
         tokenizer = train_tokenizer(world, pretrain_cfg.vocab_size, pretrain_cfg.question_docs)
         tokenizer.save_pretrained(tmp)
