@@ -184,12 +184,16 @@ def _run_twin(paper: str, out, cache) -> list[dict]:
         timeout=1500,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "claims" in proc.stdout
-    claims = json.loads((out / "claims.json").read_text())
+    assert (out / "report.md").exists()
     from xinstruct.config import load_experiment
     from xinstruct.presets import presets
 
     declared = load_experiment(presets()[f"lab/{paper}"]).claims
+    if not declared:  # the paper's direction did not appear in the lab: the twin states none (see its file)
+        assert not (out / "claims.json").exists()
+        return []
+    assert "claims" in proc.stdout
+    claims = json.loads((out / "claims.json").read_text())
     assert len(claims) == len(declared) and all(c["difference"] is not None for c in claims), claims
     return claims
 
@@ -204,7 +208,7 @@ def _holds(claims: list[dict], better: str, worse: str, metric: str | None = Non
 @pytest.mark.slow
 def test_pinch_twin(tmp_path, twin_cache):
     claims = _run_twin("pinch", tmp_path / "pinch", twin_cache)
-    assert _holds(claims, "pinch", "english_only")
+    assert _holds(claims, "pinch", "english_only") and _holds(claims, "sweep-4", "english_only")
 
 
 @pytest.mark.slow
@@ -215,7 +219,7 @@ def test_crossin_twin(tmp_path, twin_cache):
     with open(tmp_path / "crossin" / "results.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["task"] == "lab_qa_cross" and r["language"] == "all"]
     assert {"consistency_3", "ac3_3", "value_accuracy"} <= {r["metric"] for r in rows}
-    assert claims
+    assert claims == []  # x2x > english_only did not hold on seeds 0-2 (presets/lab/crossin.yaml)
 
 
 @pytest.mark.slow
@@ -229,13 +233,15 @@ def test_english_only_twin(tmp_path, twin_cache):
     assert set(LAB_ASPECTS) | {"rubric_mean"} <= metrics and "harmlessness" not in metrics
     manifest = json.loads((out / "n380_lr1e-3" / "judge" / "manifest.json").read_text())
     assert "harmlessness" in manifest["not_applicable"]
-    assert claims
+    assert _holds(claims, "n100_lr1e-3", "n100_lr3e-4") and _holds(claims, "n380_lr3e-4", "n100_lr3e-4")
 
 
 @pytest.mark.slow
 def test_crossalpaca_twin(tmp_path, twin_cache):
     claims = _run_twin("crossalpaca", tmp_path / "crossalpaca", twin_cache)
-    assert claims
+    assert claims == []  # demonstrations did not help on seeds 0-2 (presets/lab/crossalpaca.yaml)
+    manifest = json.loads((tmp_path / "crossalpaca" / "both" / "data" / "manifest.json").read_text())
+    assert manifest["counts"]["part"] == {"base": 380, "demos": 240}
 
 
 @pytest.mark.slow
@@ -243,4 +249,4 @@ def test_templates_twin(tmp_path, twin_cache):
     claims = _run_twin("templates", tmp_path / "templates", twin_cache)
     manifest = json.loads((tmp_path / "templates" / "qaa_templates" / "data" / "manifest.json").read_text())
     assert "ask_attr" not in manifest["counts"]["task"]  # the held-out cluster
-    assert claims
+    assert _holds(claims, "en_templates", "qaa_templates")
