@@ -242,6 +242,9 @@ def test_crossalpaca_twin(tmp_path, twin_cache):
     assert claims == []  # demonstrations did not help on seeds 0-2 (presets/lab/crossalpaca.yaml)
     manifest = json.loads((tmp_path / "crossalpaca" / "both" / "data" / "manifest.json").read_text())
     assert manifest["counts"]["part"] == {"base": 380, "demos": 240}
+    manifest = json.loads((tmp_path / "crossalpaca" / "qaa_alpaca_both" / "data" / "manifest.json").read_text())
+    assert manifest["counts"]["part"] == {"base": 380, "demos": 240}  # x-Alpaca in qaa + 120 en2x + 120 x2en
+    assert manifest["counts"]["language"] == {"qaa": 500, "en": 120}
 
 
 @pytest.mark.slow
