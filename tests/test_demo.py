@@ -47,3 +47,4 @@ def test_demo_shows_the_pinch_effect(tmp_path):
     assert "pinch vs english_only, lab_qa accuracy, 4 non-English languages (macro): +" in page
     assert page.count("data:image/png;base64,") >= 2
     assert '"holds": true' in (out / "claims.json").read_text()  # the preset's claim, checked
+    assert [line for line in console if "pinch > english_only" in line and line.endswith(", holds")], console

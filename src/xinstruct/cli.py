@@ -601,30 +601,28 @@ def demo(
             raise _fail(e) from None
     console.print(f"experiment file: {experiment}")
     _run(experiment, out, [f"seed={seed}"], cache_dir, ("data", "train", "eval"), report=True)
-    if paper is not None:
-        _print_claims(out)
+    _print_claims(out)
 
 
 def _print_claims(out: Path) -> None:
-    """The twin's declared claims as checked by the report (DIR/claims.json)."""
+    """The declared claims as the report checked them (DIR/claims.json), one line each."""
     import json
 
     path = out / "claims.json"
     if not path.exists():
         return
-    table = Table(title=f"claims ({path})")
-    for column in ("claim", "languages", "difference (points)", "95% CI", "holds"):
-        table.add_column(column, overflow="fold")
+    console.print(f"claims ({path}):", soft_wrap=True)
     for r in json.loads(path.read_text(encoding="utf-8")):
         c = r["claim"]
-        what = f"{c['better']} > {c['worse']}: {c['task']} {r['metric']}"
+        what = f"{c['better']} > {c['worse']}, {c['task']} {r['metric']}"
         if r["difference"] is None:
-            table.add_row(what, "-", "-", "-", "not checked")
+            console.print(f"  {what}: not checked (no paired results)", soft_wrap=True, highlight=False)
             continue
+        languages = " ".join(r["languages"])
         ci = f"[{100 * r['ci_low']:+.1f}, {100 * r['ci_high']:+.1f}]"
-        holds = "yes" if r["holds"] else "no"
-        table.add_row(what, " ".join(r["languages"]), f"{100 * r['difference']:+.1f}", ci, holds)
-    console.print(table)
+        verdict = "[green]holds[/green]" if r["holds"] else "[red]does not hold[/red]"
+        line = f"  {what} in {languages}: {100 * r['difference']:+.1f} points, 95% CI {ci}, {verdict}"
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def test_claims_json_and_report_sections(tmp_path):
     # the claim's numbers are the paired test's on the same examples (an independent recomputation)
     runs = load_runs([out])
     pairs = [paired_values(runs, ("pinch", "lab_qa", lang, "accuracy"), "english_only") for lang in ("qaa", "qab")]
-    expected = paired_test(pairs, "claim", "pinch", "english_only", "lab_qa", "accuracy", "qaa", "qab")
+    expected = paired_test(pairs, "pinch", "english_only", "lab_qa", "accuracy", "non-en")
     assert non_en["difference"] == pytest.approx(expected.difference) and non_en["p"] == expected.p_value
     assert (non_en["ci_low"], non_en["ci_high"]) == (expected.low, expected.high)
     assert non_en["holds"] is True and non_en["languages"] == ["qaa", "qab"]
@@ -60,6 +60,9 @@ def test_claims_json_and_report_sections(tmp_path):
     assert unseen["languages"] == ["qab"]  # pinch was tuned on qaa (its manifest): qab is unseen
     md = (out / "report.md").read_text()
     assert md.index("## Claims") < md.index("## Significance")  # claims come first
+    # the same comparison reads the same in the claim and in its significance line (one seeded bootstrap)
+    ci = f"95% CI [{100 * expected.low:+.1f}, {100 * expected.high:+.1f}]"
+    assert ci in md.split("## Significance")[1] and ci in md.split("## Significance")[0]
     assert "**holds**" in md and "**does not hold**" in md
     html = (out / "report.html").read_text()
     assert html.index("<h2>Claims</h2>") < html.index("<h2>Significance</h2>")

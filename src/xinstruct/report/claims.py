@@ -85,13 +85,23 @@ def check_claim(analysis, claim: dict, model: str | None = None) -> ClaimResult:
     if not languages:
         nan = math.nan
         return ClaimResult(claim, model, metric, (), nan, nan, nan, nan, 0, False)
-    key = ("claim", claim["better"], claim["worse"], task, metric, *languages)
+    key = _comparison_key(analysis, claim, task, metric, languages)
     result = paired_test([pairs[lang] for lang in languages], *key)
     holds = result.low > claim.get("margin", 0.0)
     return ClaimResult(
         claim, model, metric, tuple(languages), result.difference, result.low, result.high, result.p_value,
         result.pairs, holds,
     )  # fmt: skip
+
+
+def _comparison_key(analysis, claim: dict, task: str, metric: str, languages: list[str]) -> tuple:
+    """The key the report's significance lines seed the same comparison with (`Analysis.comparisons`), so a
+    claim over one language, or over every non-English one, gets exactly that line's CI and p."""
+    better, worse = claim["better"], claim["worse"]
+    every = [lang for lang in analysis.languages(task, metric) if lang not in ("all", "en")]
+    non_en = [lang for lang in every if paired_values(analysis.runs, (better, task, lang, metric), worse)]
+    label = languages[0] if len(languages) == 1 else "non-en" if languages == non_en else "+".join(languages)
+    return better, worse, task, metric, label
 
 
 def check_claims(sections: list[tuple[str | None, object]], claims: list[dict]) -> list[ClaimResult]:
