@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.data.chat_endpoint import fake_translation as fake
+from tests.data.chat_endpoint import send_reply
 from xinstruct.config import TranslatorConfig
 from xinstruct.data.translate import make_translator
 from xinstruct.data.translate.cache import TranslationCache, text_sha256
@@ -33,10 +35,6 @@ MIXED = [
     "{name} waits.",
     "",
 ]
-
-
-def fake(text: str) -> str:
-    return f"<<{text.upper()}>>"
 
 
 class _Server(ThreadingHTTPServer):
@@ -81,16 +79,7 @@ class CountingServer:
                         server.answered.append(segment)
                 with server.lock:  # before replying: the client has this request in flight until it reads the reply
                     server.in_flight -= 1
-                status, extra, payload = reply
-                try:
-                    self.send_response(status)
-                    for k, v in {"Content-Type": "application/json", **extra}.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:  # the client was killed mid-request
-                    pass
+                send_reply(self, reply)
 
             def log_message(self, *args):
                 pass

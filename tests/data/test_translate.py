@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_EXPERIMENT
+from tests.data.chat_endpoint import fake_translation, send_reply
 from xinstruct.config import TranslatorConfig, parse_experiment
 from xinstruct.data.schema import Example, chat
 from xinstruct.data.translate import Translator, make_translator
@@ -274,10 +275,6 @@ def test_hf_model_that_cannot_be_loaded_is_a_config_error(tmp_path):
 # -- 3. an OpenAI-compatible endpoint (a real local HTTP server) ---------------------------------
 
 
-def fake_translation(text: str) -> str:
-    return f"<<{text.upper()}>>"
-
-
 class ChatServer:
     """/v1/chat/completions on 127.0.0.1: records requests, serves scripted errors first, then translations."""
 
@@ -302,16 +299,7 @@ class ChatServer:
                     content = fake_translation(json.loads(raw)["messages"][-1]["content"])
                     body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
                     reply = (200, {}, json.dumps(body).encode())
-                status, headers, payload = reply
-                try:
-                    self.send_response(status)
-                    for k, v in {"Content-Type": "application/json", **headers}.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:  # the client was killed mid-request
-                    pass
+                send_reply(self, reply)
 
             def log_message(self, *args):
                 pass

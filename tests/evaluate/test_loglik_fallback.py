@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.evaluate.choice_cases import chosen, flatten, questions
 from tests.varied_model import assert_varied
 from xinstruct.evaluate import loglik
 from xinstruct.evaluate.runner import load_model
@@ -22,21 +23,6 @@ from xinstruct.evaluate.tasks.common import TaskContext
 @pytest.fixture(scope="module")
 def varied(varied_lab_model):
     return load_model(varied_lab_model)
-
-
-def questions(model_dir) -> list[tuple[str, list[str]]]:
-    """Multiple-choice questions of varied lengths: lab questions whose choices are other rows' answers
-    (several sharing their beginnings), plus an empty context and a context with trailing whitespace."""
-    rows = TASKS["lab_qa"].load(TaskContext(model_dir=model_dir), "en")[:10]
-    answers = [" " + row["answer"] for row in rows]
-    out = [(row["messages"][-1]["content"], answers[i % 3 : i % 3 + 4]) for i, row in enumerate(rows)]
-    out.append(("", [" the city of bob is rome.", " the pet of bob is a dog.", " hello"]))
-    out.append((rows[0]["question"] + " ", ["a", "the", "the city"]))
-    return out
-
-
-def flatten(qs: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
-    return [(context, choice) for context, choices in qs for choice in choices]
 
 
 def greedy_and_almost(model, tokenizer, model_dir) -> list[tuple[str, str]]:
@@ -71,16 +57,6 @@ def greedy_and_almost(model, tokenizer, model_dir) -> list[tuple[str, str]]:
     return greedy + almost
 
 
-def chosen(qs: list[tuple[str, list[str]]], scores: list[tuple[float, bool]]) -> list[int]:
-    """The index of each question's highest-scoring choice (first on ties, as lm-eval)."""
-    picks, start = [], 0
-    for _, choices in qs:
-        lls = [ll for ll, _ in scores[start : start + len(choices)]]
-        picks.append(lls.index(max(lls)))
-        start += len(choices)
-    return picks
-
-
 def count_tree_calls(monkeypatch) -> list[int]:
     calls: list[int] = []
     score_trees = loglik._score_trees
@@ -102,7 +78,7 @@ def assert_same(main: list[tuple[float, bool]], fallback: list[tuple[float, bool
 
 def test_fallback_rows_score_as_the_shared_context_rows(varied, varied_lab_model, monkeypatch):
     model, tokenizer = varied
-    qs = questions(varied_lab_model)
+    qs = questions(varied_lab_model, 10)
     requests = flatten(qs) + greedy_and_almost(model, tokenizer, varied_lab_model)
     calls = count_tree_calls(monkeypatch)
     main = loglik.loglikelihoods(model, tokenizer, requests, batch_size=4)
@@ -123,7 +99,7 @@ def test_a_soft_capping_config_takes_the_fallback_with_the_same_scores(varied, v
     """`final_logit_softcapping` in the config makes `plain_head` false: the engine must not apply the head
     itself. Llama's forward ignores the field, so the correct scores are those of the main path."""
     model, tokenizer = varied
-    qs = questions(varied_lab_model)
+    qs = questions(varied_lab_model, 10)
     requests = flatten(qs) + greedy_and_almost(model, tokenizer, varied_lab_model)
     main = loglik.loglikelihoods(model, tokenizer, requests, batch_size=8)
     calls = count_tree_calls(monkeypatch)

@@ -7,51 +7,17 @@ token-id prompts, greedy sampling parameters, stop strings, caching, identical p
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
 import sys
-import types
 
 import pytest
 
+from tests.evaluate.fake_vllm import install_fake_vllm
 from tests.varied_model import assert_varied
 from xinstruct.errors import ConfigError
 from xinstruct.evaluate.runner import evaluate
 from xinstruct.evaluate.tasks.common import TaskContext
 from xinstruct.evaluate.vllm_engine import resolve_engine
-
-
-def install_fake_vllm(monkeypatch, model_dir, calls: list):
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    hf = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    vllm = types.ModuleType("vllm")
-    vllm.__spec__ = importlib.machinery.ModuleSpec("vllm", None)
-
-    class SamplingParams:
-        def __init__(self, **kwargs):
-            self.kwargs = kwargs
-
-    class LLM:
-        def __init__(self, **kwargs):
-            calls.append(("init", kwargs))
-
-        def generate(self, prompts, params, use_tqdm=True, lora_request=None):
-            calls.append(("generate", prompts, params.kwargs))
-            outputs = []
-            for prompt in prompts:
-                ids = torch.tensor([prompt["prompt_token_ids"]])
-                with torch.inference_mode():
-                    out = hf.generate(ids, max_new_tokens=params.kwargs["max_tokens"], do_sample=False)
-                completion = types.SimpleNamespace(token_ids=out[0, ids.shape[1] :].tolist())
-                outputs.append(types.SimpleNamespace(outputs=[completion]))
-            return outputs
-
-    vllm.LLM, vllm.SamplingParams = LLM, SamplingParams
-    monkeypatch.setitem(sys.modules, "vllm", vllm)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)  # eval.dtype auto asks the GPU
 
 
 def test_auto_is_hf_without_vllm_and_asking_for_vllm_says_why():

@@ -20,92 +20,21 @@ and bf16 HF differences are smaller but not zero (other kernels). Hence vLLM's a
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
-import sys
-import types
 
 import pytest
-import torch
 
+from tests.evaluate.choice_cases import chosen, flatten, questions
+from tests.evaluate.fake_vllm import Logprob, install_fake_vllm
 from tests.evaluate.test_data_parallel_eval import PASSAGES, write_belebele
 from tests.varied_model import assert_varied
 from xinstruct.evaluate import loglik, runner
 from xinstruct.evaluate.cache import FILENAME, Lazy, RequestCache
 from xinstruct.evaluate.device import Placement
-from xinstruct.evaluate.tasks import TASKS
 from xinstruct.evaluate.tasks.common import TaskContext
 from xinstruct.evaluate.vllm_engine import VLLMEngine, parse_prompt_logprobs
 
 TOLERANCE = 1e-4  # fp32 on both sides; see the module docstring for a GPU's bf16
-
-
-class Logprob:
-    """vLLM's `Logprob`: the value, its rank among the vocabulary (1 = top) and the decoded token."""
-
-    def __init__(self, logprob: float, rank: int):
-        self.logprob, self.rank, self.decoded_token = logprob, rank, None
-
-
-def install_fake_vllm(monkeypatch, model_dir, calls: list, max_model_len: int | None = None) -> None:
-    """A stand-in `vllm` whose LLM answers prompt logprobs (and greedy generations) from the HF model in fp32."""
-    from transformers import AutoModelForCausalLM
-
-    hf = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    vllm = types.ModuleType("vllm")
-    vllm.__spec__ = importlib.machinery.ModuleSpec("vllm", None)
-
-    class SamplingParams:
-        def __init__(self, **kwargs):
-            self.kwargs = kwargs
-
-    class LLM:
-        def __init__(self, **kwargs):
-            calls.append(("init", kwargs))
-            self.llm_engine = types.SimpleNamespace(model_config=types.SimpleNamespace(max_model_len=max_model_len))
-
-        def generate(self, prompts, params, use_tqdm=True, lora_request=None):
-            ids = [p["prompt_token_ids"] for p in prompts]
-            calls.append(("generate", ids, params.kwargs))
-            assert params.kwargs.get("prompt_logprobs") == 1, "the stand-in only scores prompts"
-            outputs = []
-            for prompt in ids:
-                assert max_model_len is None or len(prompt) <= max_model_len
-                with torch.inference_mode():
-                    logprobs = torch.log_softmax(hf(torch.tensor([prompt])).logits[0].float(), dim=-1)
-                per_position: list = [None]  # nothing predicts the first token
-                for j in range(1, len(prompt)):
-                    row = logprobs[j - 1]
-                    token, top = prompt[j], int(row.argmax())
-                    rank = int((row > row[token]).sum()) + 1
-                    per_position.append({token: Logprob(float(row[token]), rank), top: Logprob(float(row[top]), 1)})
-                done = types.SimpleNamespace(token_ids=[int(logprobs[-1].argmax())])
-                outputs.append(types.SimpleNamespace(prompt_logprobs=per_position, outputs=[done]))
-            return outputs
-
-    vllm.LLM, vllm.SamplingParams = LLM, SamplingParams
-    monkeypatch.setitem(sys.modules, "vllm", vllm)
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-
-
-def questions(model_dir) -> list[tuple[str, list[str]]]:
-    """Lab questions whose choices are other rows' answers (several sharing beginnings), an empty context and a
-    context with trailing whitespace (which moves into the continuation): the cases of `encode_pair`."""
-    rows = TASKS["lab_qa"].load(TaskContext(model_dir=model_dir), "en")[:8]
-    answers = [" " + row["answer"] for row in rows]
-    out = [(row["messages"][-1]["content"], answers[i % 3 : i % 3 + 4]) for i, row in enumerate(rows)]
-    out.append(("", [" the city of bob is rome.", " the pet of bob is a dog.", " hello"]))
-    out.append((rows[0]["question"] + " ", ["a", "the", "the city"]))
-    return out
-
-
-def chosen(qs, scores) -> list[int]:
-    picks, start = [], 0
-    for _, choices in qs:
-        lls = [ll for ll, _ in scores[start : start + len(choices)]]
-        picks.append(lls.index(max(lls)))
-        start += len(choices)
-    return picks
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +44,8 @@ def hf(varied_lab_model):
 
 def test_vllm_prompt_logprobs_score_as_the_hf_engine(hf, varied_lab_model, monkeypatch):
     model, tokenizer = hf
-    qs = questions(varied_lab_model)
-    requests = [(context, choice) for context, choices in qs for choice in choices]
+    qs = questions(varied_lab_model, 8)
+    requests = flatten(qs)
     expected = loglik.loglikelihoods(model, tokenizer, requests, batch_size=4)
     assert_varied(chosen(qs, expected), 1)
 
@@ -132,7 +61,7 @@ def test_vllm_prompt_logprobs_score_as_the_hf_engine(hf, varied_lab_model, monke
     assert init[1]["dtype"] == "float32" and not init[1]["trust_remote_code"]
     (call,) = [c for c in calls if c[0] == "generate"]  # one call for fewer than VLLM_CHUNK requests
     assert call[2] == {"temperature": 0.0, "max_tokens": 1, "prompt_logprobs": 1, "detokenize": False}
-    sent = sorted(call[1])
+    sent = sorted(p["prompt_token_ids"] for p in call[1])
     assert sent == sorted(ctx + cont for ctx, cont in (loglik.encode_pair(tokenizer, *r) for r in requests))
 
 
@@ -145,7 +74,7 @@ def test_prompts_longer_than_vllms_window_keep_their_last_tokens(hf, varied_lab_
     cont = tokenizer(" a dog", add_special_tokens=False)["input_ids"]
     ((ll, _),) = engine.loglikelihood_ids([(long, cont)])
     (call,) = [c for c in calls if c[0] == "generate"]
-    assert call[1] == [(long + cont)[-10:]]
+    assert [p["prompt_token_ids"] for p in call[1]] == [(long + cont)[-10:]]
     # the same as scoring the window directly: its first 10 - len(cont) tokens are the context
     window = (long + cont)[-10:]
     ((direct, _),) = engine.loglikelihood_ids([(window[: -len(cont)], cont)])
