@@ -47,14 +47,20 @@ def make_report(out: Path, metric: str = "accuracy", title: str = "experiment", 
     if list(out.glob("*/eval/metrics.csv")) or list(out.glob("*/judge/metrics.csv")):
         write_results(runs[0].rows, out / RESULTS)
     analysis = Analysis(runs, metric)
-    claims = check_claims([(None, analysis)], declared_claims(out))
-    if claims or (out / CLAIMS).exists():
-        write_claims(out, claims)
-    note = environment_note([out, *seeds])
+    claims, note = _claims_and_environment(out, [(None, analysis)], [out, *seeds])
     atomic_write_text(out / "report.md", markdown_report(analysis, title, [*note, *claims_markdown(claims)]))
     atomic_write_text(out / "report.html", html_report(analysis, title, claims_html(claims)))
     _write_heatmap(analysis, out / "transfer.png", title)
     return rich_table(analysis.rows, analysis.headline)
+
+
+def _claims_and_environment(out: Path, sections: list[tuple[str | None, Analysis]], dirs: list[Path]):
+    """(the declared claims checked against every section, written to claims.json where there are any or
+    were before; the environment warning's report.md lines for the runs in `dirs`)."""
+    claims = check_claims(sections, declared_claims(out))
+    if claims or (out / CLAIMS).exists():
+        write_claims(out, claims)
+    return claims, environment_note(dirs)
 
 
 def environment_note(dirs: list[Path]) -> list[str]:
@@ -123,10 +129,7 @@ def make_grid_report(out: Path, metric: str, title: str) -> Table:
         writer.writeheader()
         writer.writerows(rows)
     (out / (RESULTS + ".tmp")).replace(out / RESULTS)
-    claims = check_claims(sections, declared_claims(out))
-    if claims or (out / CLAIMS).exists():
-        write_claims(out, claims)
-    note = environment_note([out / c["path"] for c in cells])
+    claims, note = _claims_and_environment(out, sections, [out / c["path"] for c in cells])
     atomic_write_text(out / "report.md", grid_markdown_report(sections, title, [*note, *claims_markdown(claims)]))
     atomic_write_text(out / "report.html", grid_html_report(sections, title, claims_html(claims)))
     return rich_table(console_rows, {t: m for _, a in sections for t, m in a.headline.items()})

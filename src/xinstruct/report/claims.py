@@ -78,30 +78,23 @@ def claim_languages(analysis, claim: dict, metric: str) -> list[str]:
 def check_claim(analysis, claim: dict, model: str | None = None) -> ClaimResult:
     task = claim["task"]
     metric = claim.get("metric") or analysis.headline.get(task, "accuracy")
-    languages = claim_languages(analysis, claim, metric)
     better, worse = claim["better"], claim["worse"]
-    pairs = {lang: paired_values(analysis.runs, (better, task, lang, metric), worse) for lang in languages}
-    languages = [lang for lang in languages if pairs[lang]]
+    every = [lang for lang in analysis.languages(task, metric) if lang != "all"]
+    pairs = {lang: paired_values(analysis.runs, (better, task, lang, metric), worse) for lang in every}
+    languages = [lang for lang in claim_languages(analysis, claim, metric) if pairs[lang]]
     if not languages:
         nan = math.nan
         return ClaimResult(claim, model, metric, (), nan, nan, nan, nan, 0, False)
-    key = _comparison_key(analysis, claim, task, metric, languages)
-    result = paired_test([pairs[lang] for lang in languages], *key)
+    # seeded as the report's significance line for the same comparison (`Analysis.comparisons`), so a claim
+    # over one language, or over every non-English one, gets exactly that line's CI and p
+    non_en = [lang for lang in every if lang != "en" and pairs[lang]]
+    label = languages[0] if len(languages) == 1 else "non-en" if languages == non_en else "+".join(languages)
+    result = paired_test([pairs[lang] for lang in languages], better, worse, task, metric, label)
     holds = result.low > claim.get("margin", 0.0)
     return ClaimResult(
         claim, model, metric, tuple(languages), result.difference, result.low, result.high, result.p_value,
         result.pairs, holds,
     )  # fmt: skip
-
-
-def _comparison_key(analysis, claim: dict, task: str, metric: str, languages: list[str]) -> tuple:
-    """The key the report's significance lines seed the same comparison with (`Analysis.comparisons`), so a
-    claim over one language, or over every non-English one, gets exactly that line's CI and p."""
-    better, worse = claim["better"], claim["worse"]
-    every = [lang for lang in analysis.languages(task, metric) if lang not in ("all", "en")]
-    non_en = [lang for lang in every if paired_values(analysis.runs, (better, task, lang, metric), worse)]
-    label = languages[0] if len(languages) == 1 else "non-en" if languages == non_en else "+".join(languages)
-    return better, worse, task, metric, label
 
 
 def check_claims(sections: list[tuple[str | None, object]], claims: list[dict]) -> list[ClaimResult]:
