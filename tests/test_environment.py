@@ -56,3 +56,19 @@ def test_stage_manifests_record_the_environment_and_the_report_warns(tmp_path, c
     )
     make_report(out, title="env")
     assert "**Warning**" not in (out / "report.md").read_text()
+
+
+def test_the_warning_compares_seeds_with_each_other(tmp_path, capsys):
+    """Seed directories hold the same arm names: one seed's manifests must not hide another's."""
+    from xinstruct.environment import environment
+
+    env = environment()
+    seed0, seed1 = fake_experiment(tmp_path / "seed0"), fake_experiment(tmp_path / "seed1")
+    for directory, kernels in ((seed0, "AVX2"), (seed1, "AVX512")):
+        for arm in ("english_only", "pinch"):
+            manifest = {"stage": "eval", "environment": {**env, "cpu_kernels": kernels}}
+            (directory / arm / "eval" / "manifest.json").write_text(json.dumps(manifest))
+    make_report(seed0, title="env", seeds=[seed1])
+    assert "different environments" in capsys.readouterr().err
+    assert "seed0/pinch/eval AVX2" in (seed0 / "report.md").read_text()
+    assert "seed1/pinch/eval AVX512" in (seed0 / "report.md").read_text()

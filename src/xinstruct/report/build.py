@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 from rich.table import Table
@@ -70,14 +71,14 @@ def environment_note(dirs: list[Path]) -> list[str]:
     from xinstruct.environment import differences
     from xinstruct.progress import warn
 
+    dirs = [Path(d).resolve() for d in dirs]
+    root = dirs[0] if len(dirs) == 1 else Path(os.path.commonpath(dirs))  # seeds and cells repeat arm names
     found = {}
     for directory in dirs:
-        for manifest in sorted(
-            [*Path(directory).glob("*/train/manifest.json"), *Path(directory).glob("*/eval/manifest.json")]
-        ):
+        for manifest in sorted([*directory.glob("*/train/manifest.json"), *directory.glob("*/eval/manifest.json")]):
             env = json.loads(manifest.read_text(encoding="utf-8")).get("environment")
             if env:
-                found[f"{manifest.parent.parent.name}/{manifest.parent.name}"] = env
+                found[manifest.parent.relative_to(root).as_posix()] = env
     diff = differences(found)
     if not diff:
         return []
