@@ -25,7 +25,7 @@ from xinstruct.errors import ConfigError
 DEVICES = ("auto", "cuda", "mps", "cpu")
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 DEVICE_MAPS = (None, "auto")
-_TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}  # also vLLM's names
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,14 @@ class Placement:
     def torch_dtype(self) -> Any:
         import torch
 
-        return getattr(torch, _TORCH_DTYPES[self.dtype])
+        return getattr(torch, TORCH_DTYPES[self.dtype])
 
     def cache_tag(self) -> str:
         """The placement as the request cache's model key records it: `torch.<dtype>`, plus `:<kind>` off the CPU.
 
         A CPU tag is exactly what every cache written before devices were configurable holds (`torch.float32`),
         so those answers stay valid; a GPU's kernels differ from the CPU's in the last bits, hence the kind."""
-        tag = f"torch.{_TORCH_DTYPES[self.dtype]}"
+        tag = f"torch.{TORCH_DTYPES[self.dtype]}"
         return tag if self.kind == "cpu" else f"{tag}:{self.kind}"
 
     def load_kwargs(self) -> dict[str, Any]:

@@ -59,7 +59,7 @@ import langcodes
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from xinstruct.errors import ConfigError, DataError
-from xinstruct.languages import Lang, language_key, same_language
+from xinstruct.languages import Lang, language_key, same_language, tag_from_code
 
 if TYPE_CHECKING:
     from xinstruct.evaluate.cache import Lazy, RequestCache
@@ -123,13 +123,6 @@ class LmEvalConfig(BaseModel):
 # -- languages ----------------------------------------------------------------------------------------
 
 
-def _iso(code: str) -> str | None:
-    """An ISO 639 code as a tag (`eu` -> `eu`, `afr` -> `af`); None when it is none (`va`, `jp`)."""
-    if not langcodes.tag_is_valid(code) or not langcodes.Language.get(code).is_valid():
-        return None
-    return langcodes.standardize_tag(code, macro=True)
-
-
 def _flores(code: str) -> str:
     """A FLORES-200 code (Belebele) as a tag, the inverse of `xinstruct.languages.flores_code`:
     `zho_Hans` -> `zh`, `zho_Hant` -> `zh-Hant`, `hin_Latn` -> `hi-Latn`, `arb_Arab` -> `ar`, `kor_Hang` -> `ko`."""
@@ -154,10 +147,10 @@ class Family:
     """Subtasks whose name carries their language: `pattern` (full match) captures `code`, read by `to_tag`."""
 
     pattern: re.Pattern
-    to_tag: Callable[[str], str | None] = _iso
+    to_tag: Callable[[str], str | None] = tag_from_code
 
 
-def _family(pattern: str, to_tag: Callable[[str], str | None] = _iso) -> Family:
+def _family(pattern: str, to_tag: Callable[[str], str | None] = tag_from_code) -> Family:
     return Family(re.compile(pattern), to_tag)
 
 
@@ -168,7 +161,7 @@ FAMILIES: tuple[Family, ...] = (
     _family(r"xstorycloze_(?P<code>[a-z]{2})"),
     _family(r"xnli_(?P<code>[a-z]{2})"),
     _family(r"paws_(?P<code>[a-z]{2})"),  # group pawsx
-    _family(r"xwinograd_(?P<code>[a-z]{2})", lambda code: _iso({"jp": "ja"}.get(code, code))),
+    _family(r"xwinograd_(?P<code>[a-z]{2})", lambda code: tag_from_code({"jp": "ja"}.get(code, code))),
     _family(r"belebele_(?P<code>[a-z]{3}_[A-Z][a-z]{3})", _flores),
     _family(r"belebele_(?P<code>[a-z]{3})_prompt_\d+"),  # ISO 639-3: belebele_afr_prompt_1 -> af
     _family(r"global_mmlu_full_(?P<code>[a-z]{2,3})_\w+"),
@@ -468,7 +461,6 @@ def _cached_lm_class():
         def __init__(self, inner: Lazy, tokenizer, scopes: dict, chunk: int, label: str = "lm_eval"):
             super().__init__()
             self.inner, self.tok, self.scopes, self.chunk, self.label = inner, tokenizer, scopes, chunk, label
-            self.sent = 0  # requests the model answered (not the cache)
             self.engine = f"{ENGINE}:lm_eval-{package_version('lm_eval')}"
 
         def loglikelihood(self, requests, disable_tqdm: bool = False):
@@ -519,7 +511,6 @@ def _cached_lm_class():
                 for start in range(0, len(missing), self.chunk):
                     part = missing[start : start + self.chunk]
                     answers = getattr(materialize(self.inner), kind)([requests[i] for i in part], disable_tqdm=True)
-                    self.sent += len(part)
                     values = {i: json.loads(json.dumps(a)) for i, a in zip(part, answers, strict=True)}
                     found |= values
                     for leaf in dict.fromkeys(requests[i].task_name for i in part):  # committed before the next

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xinstruct.errors import ConfigError
+from xinstruct.evaluate.device import TORCH_DTYPES
 
 ENGINES = ("auto", "hf", "vllm")
-VLLM_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 
 def vllm_available() -> bool:
@@ -74,7 +74,7 @@ class VLLMEngine:
         model_dir = Path(model_dir)
         adapter = model_dir / "adapter_config.json"
         self.lora = None
-        settings = {"seed": seed, "trust_remote_code": trust_remote_code, "dtype": VLLM_DTYPES.get(dtype, dtype)}
+        settings = {"seed": seed, "trust_remote_code": trust_remote_code, "dtype": TORCH_DTYPES.get(dtype, dtype)}
         if adapter.exists():
             from vllm.lora.request import LoRARequest
 
