@@ -102,8 +102,12 @@ def plan(
     arms: list[ArmPlan] = []
     by_seed: dict[tuple[int, str], tuple] = {}
     loaded: dict[int, dict] = {}  # per seed (the lab's world depends on it): each source read once
+    tokenizers: dict[tuple, tuple] = {}  # per model (and seed in the lab: its tokenizer is trained on the world)
     for cell in exp.cells():
-        tokenizer, tokens_by = _tokenizer(cell.exp)
+        model_key = (cell.model, cell.seed) if cell.exp.model == "lab" else (cell.exp.model,)
+        if model_key not in tokenizers:
+            tokenizers[model_key] = _tokenizer(cell.exp)
+        tokenizer, tokens_by = tokenizers[model_key]
         for arm in exp.arms:
             entry = ArmPlan(cell.model, cell.seed, arm)
             arms.append(entry)
@@ -153,7 +157,7 @@ def _tokenizer(exp: Experiment):
         from xinstruct.lab.pretrain import train_tokenizer
         from xinstruct.lab.world import World
 
-        return train_tokenizer(World(exp.world_config()), exp.lab.pretrain.vocab_size), "lab tokenizer"
+        return train_tokenizer(World(exp.world_config()), exp.lab.pretrain), "lab tokenizer"
     try:
         from transformers import AutoTokenizer
 

@@ -237,7 +237,7 @@ def _tokenizer(exp: Experiment):
         from xinstruct.lab.pretrain import train_tokenizer
         from xinstruct.lab.world import World
 
-        return train_tokenizer(World(exp.world_config()), exp.lab.pretrain.vocab_size, exp.lab.pretrain.question_docs)
+        return train_tokenizer(World(exp.world_config()), exp.lab.pretrain)
     from transformers import AutoTokenizer
 
     try:

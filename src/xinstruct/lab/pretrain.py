@@ -88,7 +88,7 @@ def build_base_model(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache
     world = World(world_cfg)
     with atomic_dir(out) as tmp, stage_log(tmp / "log.txt"):  # transformers' "Writing model shards" bar and such
         t0 = time.perf_counter()
-        tokenizer = train_tokenizer(world, pretrain_cfg.vocab_size, pretrain_cfg.question_docs)
+        tokenizer = train_tokenizer(world, pretrain_cfg)
         tokenizer.save_pretrained(tmp)
         stats = pretrain(world, tokenizer, pretrain_cfg, tmp)
         (tmp / "lab_world.json").write_text(world_cfg.model_dump_json(indent=2))
@@ -97,8 +97,9 @@ def build_base_model(world_cfg: WorldConfig, pretrain_cfg: PretrainConfig, cache
     return out
 
 
-def train_tokenizer(world: World, vocab_size: int, question_docs: int | None = None):
-    """Byte-level BPE on one epoch of the corpus, wrapped as a `PreTrainedTokenizerFast`."""
+def train_tokenizer(world: World, cfg: PretrainConfig):
+    """Byte-level BPE on one epoch of the corpus, wrapped as a `PreTrainedTokenizerFast`. It takes the whole
+    pretraining config: the corpus depends on more than the vocabulary size (`question_docs`)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -106,12 +107,12 @@ def train_tokenizer(world: World, vocab_size: int, question_docs: int | None = N
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
+        vocab_size=cfg.vocab_size,
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator((" " + d for d in pretraining_documents(world, 0, question_docs)), trainer=trainer)
+    tok.train_from_iterator((" " + d for d in pretraining_documents(world, 0, cfg.question_docs)), trainer=trainer)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token="<|end|>",
