@@ -7,7 +7,6 @@ torch/transformers are imported only inside commands, so `xinstruct --help` is i
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
@@ -469,14 +468,7 @@ def plan(
 @app.command(name="presets")
 def presets_() -> None:
     """List the built-in experiment files: the lab demo, a preset per paper, the papers' lab twins."""
-    from xinstruct.presets import describe, presets
-
-    table = Table(title="presets (use the name wherever an experiment file is expected)")
-    for column in ("name", "what", "file"):
-        table.add_column(column, overflow="fold")
-    for name, path in presets().items():
-        table.add_row(name, describe(path), str(path))
-    console.print(table)
+    list_("presets")
 
 
 @app.command(name="list")
@@ -563,7 +555,9 @@ def list_(what: Annotated[str, typer.Argument(help="recipes | tasks | presets")]
 
 
 def demo_preset() -> Path:
-    return Path(str(resources.files("xinstruct") / "presets" / "lab_demo.yaml"))
+    from xinstruct.presets import presets
+
+    return presets()["demo"]
 
 
 def twin_preset(paper: str) -> Path:

@@ -683,8 +683,7 @@ class Experiment(_Strict):
 
     def _check_task_languages(self) -> None:
         """An evaluation language no task covers is an error; a task lacking some of them is a warning."""
-        from xinstruct.evaluate.tasks import TASKS
-        from xinstruct.languages import same_language
+        from xinstruct.evaluate.tasks import TASKS, evaluation_languages
 
         have: dict[str, tuple[str, ...] | None] = {}
         for name in self.eval.tasks:
@@ -695,8 +694,7 @@ class Experiment(_Strict):
                 have[name] = tuple(task.languages)
         if any(v is None for v in have.values()):
             return
-        covered = {name: [t for t in self.eval_languages if any(same_language(t, x) for x in langs)]
-                   for name, langs in have.items()}  # fmt: skip
+        covered = {name: evaluation_languages(TASKS[name], self.eval_languages)[0] for name in have}
         nowhere = [t for t in self.eval_languages if not any(t in c for c in covered.values())]
         if nowhere and self.judge is None:  # the judge's prompt sets cover languages too (checked when read)
             listing = "; ".join(f"{name}: {' '.join(langs)}" for name, langs in have.items())

@@ -84,11 +84,10 @@ def train(
         peft_config=build_lora_config(cfg),
         callbacks=[_mark_complete_callback(), _progress_callback()],
     )
-    if not verbose():  # the Trainer's own printing of log dicts: our progress bar and the log file instead
-        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    if not verbose():  # disable_tqdm made the Trainer print log dicts instead: our progress bar and the log file
+        from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
-        trainer.remove_callback(ProgressCallback)
     resume = latest_checkpoint(checkpoint_dir)
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     digest = weights_digest(trainer.model)

@@ -218,7 +218,7 @@ class OpenAIBackend(Backend):
     def translate_batch(self, texts: list[str], src: str, tgt: str) -> list[str]:
         system = SYSTEM_PROMPT.format(src=language_name(src), tgt=language_name(tgt))
         conversations = [[{"role": "system", "content": system}, {"role": "user", "content": text}] for text in texts]
-        return self.client.complete_many(conversations, self.concurrency)
+        return [self.client.complete(c) for c in conversations]  # the Translator keeps `concurrency` in flight
 
 
 def make_backend(cfg: TranslatorConfig, world_config=None) -> Backend:
