@@ -100,9 +100,7 @@ def evaluate(
     from transformers import AutoTokenizer
 
     placement = placement or resolve_placement()
-    engine = resolve_engine("hf" if engine == "auto" and placement.kind != "cuda" else engine)
-    if engine == "vllm" and placement.kind != "cuda":
-        raise ConfigError(f"engine vllm runs on CUDA GPUs, and the device is {placement.device}: use engine hf or auto")
+    engine = resolve_engine(engine, placement)
     shards = shards or Shards.from_env()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = (

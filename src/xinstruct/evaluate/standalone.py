@@ -61,7 +61,7 @@ def evaluate_model(
     arm = Path(model).name or model
     lab = (Path(model) / "lab_world.json").exists()  # a lab base model: fp32 under dtype auto
     placement = resolve_placement(device, dtype, device_map, lab=lab, where="--")  # clear errors before any load
-    engine = resolve_engine("hf" if engine == "auto" and placement.kind != "cuda" else engine)
+    engine = resolve_engine(engine, placement)
     if prompt_language not in ("en", "native"):
         raise ConfigError(f"--prompt-language: expected en or native, got {prompt_language!r}")
     ctx = TaskContext(

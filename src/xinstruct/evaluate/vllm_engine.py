@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xinstruct.errors import ConfigError
-from xinstruct.evaluate.device import TORCH_DTYPES
+from xinstruct.evaluate.device import TORCH_DTYPES, Placement
 
 ENGINES = ("auto", "hf", "vllm")
 
@@ -39,14 +39,16 @@ def vllm_available() -> bool:
     return torch.cuda.is_available()
 
 
-def resolve_engine(engine: str) -> str:
+def resolve_engine(engine: str, placement: Placement | None = None) -> str:
     """`auto` -> `vllm` where it can run, else `hf`; asking for `vllm` where it cannot is an error.
 
     Under a launcher (data-parallel evaluation, WORLD_SIZE > 1) `auto` is `hf` and `vllm` an error: each rank
-    would start its own vLLM, which vLLM supports only through its own launcher integration, untested here."""
+    would start its own vLLM, which vLLM supports only through its own launcher integration, untested here.
+    With the evaluation's `placement`, off a CUDA device `auto` is `hf` and `vllm` an error as well."""
     if engine not in ENGINES:
         raise ConfigError(f"engine must be one of {list(ENGINES)}, not {engine!r}")
-    if engine == "hf":
+    off_cuda = placement is not None and placement.kind != "cuda"
+    if engine == "hf" or (engine == "auto" and off_cuda):
         return "hf"
     if int(os.environ.get("WORLD_SIZE", 1)) > 1:
         if engine == "vllm":
@@ -56,6 +58,9 @@ def resolve_engine(engine: str) -> str:
             )
         return "hf"
     if vllm_available():
+        if off_cuda:
+            device = placement.device
+            raise ConfigError(f"engine vllm runs on CUDA GPUs, and the device is {device}: use engine hf or auto")
         return "vllm"
     if engine == "vllm":
         raise ConfigError("engine vllm needs vLLM installed (pip install vllm) and a CUDA GPU; use engine hf or auto")
