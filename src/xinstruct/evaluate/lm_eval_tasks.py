@@ -63,7 +63,6 @@ from xinstruct.languages import Lang, language_key, same_language, tag_from_code
 
 if TYPE_CHECKING:
     from xinstruct.evaluate.cache import Lazy, RequestCache
-    from xinstruct.evaluate.device import Placement
     from xinstruct.evaluate.tasks.common import TaskContext
 
 PREFIX = "lm_eval:"
@@ -567,7 +566,8 @@ def evaluate_lm_eval(
     task: str,
     arm: str,
     model_dir: Path,
-    model: Lazy,
+    hf_model: Lazy,
+    tokenizer,
     ctx: TaskContext,
     languages: list[str],
     batch_size: int,
@@ -575,17 +575,15 @@ def evaluate_lm_eval(
     model_key: str,
     pred_file: TextIO,
     options: LmEvalConfig | None = None,
-    placement: Placement | None = None,
 ) -> list[dict]:
     """Run `lm_eval:NAME` on the arm's model in the evaluation languages it has; write one predictions line per
     document into `pred_file`; return the results rows (see the module docstring).
 
-    `model`: the runner's lazily loaded model, reused when it is the HF one; under the vLLM engine the HF model
-    is loaded here, with the same `placement` (lm-eval's HFLM scores with transformers)."""
+    `hf_model`: the runner's lazily loaded transformers model (lm-eval's HFLM scores with transformers, under
+    the vLLM engine too), loaded once for every task; `tokenizer`: the runner's, for chat templates."""
     from transformers import AutoTokenizer
 
     from xinstruct.evaluate.cache import Lazy, materialize
-    from xinstruct.evaluate.runner import load_model
     from xinstruct.progress import warn
 
     options = options or LmEvalConfig()
@@ -604,9 +602,6 @@ def evaluate_lm_eval(
         leaf: cache.scope(model_key, f"{leaf}@{obj.VERSION}#{config_sha(obj, options)[:16]}") if cache else None
         for leaf, obj in subtasks.items()
     }
-    hf_model = (
-        Lazy(lambda: load_model(model_dir, placement=placement)[0]) if getattr(model, "is_vllm", False) else model
-    )
 
     def hf_lm():
         from lm_eval.models.huggingface import HFLM
@@ -617,7 +612,7 @@ def evaluate_lm_eval(
                     batch_size=batch_size, softmax_dtype="float32")  # fmt: skip
 
     chunk = max(64, 4 * batch_size)  # requests per model call, each chunk's answers cached before the next
-    lm = _cached_lm_class()(Lazy(hf_lm), AutoTokenizer.from_pretrained(model_dir), scopes, chunk, f"{arm} {task}")
+    lm = _cached_lm_class()(Lazy(hf_lm), tokenizer, scopes, chunk, f"{arm} {task}")
     with _rng_kept():
         results = lm_eval.simple_evaluate(
             model=lm,

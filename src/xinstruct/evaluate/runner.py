@@ -103,11 +103,9 @@ def evaluate(
     engine = resolve_engine(engine, placement)
     shards = shards or Shards.from_env()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = (
-        Lazy(lambda: load_model(model_dir, placement=placement)[0])  # loaded when a request misses the cache
-        if engine == "hf"
-        else Lazy(lambda: VLLMEngine(model_dir, dtype=placement.dtype), is_vllm=True)
-    )
+    hf_model = Lazy(lambda: load_model(model_dir, placement=placement)[0])  # loaded when a request misses the cache
+    # lm_eval: tasks score through transformers under either engine (one HF model for all of them)
+    model = hf_model if engine == "hf" else Lazy(lambda: VLLMEngine(model_dir, dtype=placement.dtype), is_vllm=True)
     cache = RequestCache(cache_path(cache_dir)) if cache_dir is not None else None
     model_key = ""
     if cache is not None:  # once per evaluation: the weights' fingerprint (file hashes are cached too), by rank 0
@@ -119,8 +117,8 @@ def evaluate(
     ):
         for task_name in tasks:
             if is_lm_eval(task_name):  # lm-evaluation-harness formats and scores it; `lm_eval`: eval.lm_eval
-                rows_out += evaluate_lm_eval(task_name, arm, model_dir, model, ctx, languages, batch_size, cache,
-                                             model_key, pred_file, lm_eval, placement)  # fmt: skip
+                rows_out += evaluate_lm_eval(task_name, arm, model_dir, hf_model, tokenizer, ctx, languages,
+                                             batch_size, cache, model_key, pred_file, lm_eval)  # fmt: skip
                 continue
             task = TASKS[task_name] if task_name in TASKS else records_task(task_name, ctx)
             task_languages, missing = evaluation_languages(task, languages, ctx)
