@@ -101,7 +101,6 @@ def generate(
                 for end in stop:
                     text = text.split(end)[0]
                 mine[i] = text.strip()
-            shards.scored += len(idx)
             # one commit per batch: a killed run loses at most this batch
             shards.commit(cache, [(keys[i], mine[i]) for i in idx])
             bar.update(task, advance=len(idx))

@@ -103,7 +103,6 @@ def loglikelihoods(
         for b in shards.mine(len(batches)):
             scored = score(batches[b])
             mine.update(scored)
-            shards.scored += len(scored)
             # one commit per batch: a killed run loses at most this batch
             shards.commit(cache, [(keys[i], list(value)) for i, value in scored.items()])
             bar.update(task, advance=len(scored))

@@ -69,7 +69,9 @@ class Shards:
         return self.broadcast(cache.get_many(keys) if self.is_main else None)
 
     def commit(self, cache, items: list) -> None:
-        """Store this rank's freshly scored (key, value) pairs, where this rank writes (`writes_own`)."""
+        """Count and store this rank's freshly scored (key, value) pairs (stored where this rank writes,
+        `writes_own`); called once per scored batch, with a cache or without."""
+        self.scored += len(items)
         if cache is not None and self.writes_own:
             cache.put_many(items)
 
