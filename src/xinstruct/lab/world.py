@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -251,6 +252,11 @@ class World:
         """The language of each lexicon word in `text` (names and unknown words are skipped)."""
         words = re.findall(r"\w+", text.lower())
         return [self._word_language[w] for w in words if w in self._word_language]
+
+    def detect_language(self, text: str) -> str | None:
+        """The language most of `text`'s lexicon words are in (the first seen on a tie); None without any."""
+        counts = Counter(self.word_languages(text)).most_common(1)
+        return counts[0][0] if counts else None
 
 
 def _make_names(rng: random.Random, n: int) -> list[str]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
 
@@ -101,8 +100,7 @@ class LabJudge:
         named = [self._forms[w] for w in words if w in self._forms]
         values = list(dict.fromkeys(v for k, v in named if k == attr))
         replies = list(dict.fromkeys(v for k, v in named if k == "answer"))
-        detected = Counter(self.world.word_languages(answer)).most_common(1)
-        detected_lang = detected[0][0] if detected else None
+        detected_lang = self.world.detect_language(answer)
         sentences = [s.strip() for s in re.findall(r"[^.?:]+[.?:]", answer)]
         complete = bool(sentences) and "".join(sentences).replace(" ", "") == re.sub(r"\s", "", answer)
         parsed = [self._parse(s) for s in sentences]

@@ -20,7 +20,6 @@ whose picks agree, SeaEval's Consistency_k, `metrics.consistency`) and ac3_k for
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,11 +65,7 @@ class LabQA:
 
     def score(self, ctx: TaskContext, lang: str, rows: list[dict], predictions: list[str]) -> tuple[dict, list[dict]]:
         world = self.world(ctx.model_dir)
-
-        def detect(text: str) -> str | None:
-            counts = Counter(world.word_languages(text)).most_common(1)
-            return counts[0][0] if counts else None
-
+        detect = world.detect_language
         per_example = []
         for row, pred in zip(rows, predictions, strict=True):
             forms = {world.lexicons[tag][row["value"]] for tag in world.lexicons}
